@@ -75,8 +75,8 @@ func TestWriteHTMLMatchesPython(t *testing.T) {
 		{"empty", filepath.Join(dir, "empty"), "/e/", "/e/"},
 		{"title escaping", dir, "/t&<>\"'/?q=<b>#f", "/t&<>\"'/?q=<b>#f"},
 		{"title decoded", dir, "/%EA%B9%80%20x/", "/김 x/"},
-		{"title undecodable", dir, "/%FF/", "/\uFFFD/"}, // unquote falls back to errors="replace"
-		{"title surrogate", dir, "/%ED%B3%BF/", "/\xff/"},  // surrogatepass, then surrogateescape on output
+		{"title undecodable", dir, "/%FF/", "/\uFFFD/"},   // unquote falls back to errors="replace"
+		{"title surrogate", dir, "/%ED%B3%BF/", "/\xff/"}, // surrogatepass, then surrogateescape on output
 	}
 	for _, python := range pythons(t) {
 		for _, tc := range cases {
