@@ -1,0 +1,259 @@
+// Package pypath reproduces the URL-to-filesystem path rules of CPython's
+// http.server (3.11) for the static and the CGI handler: the request target
+// as Python's handler sees it in self.path, translate_path, the directory
+// redirect of send_head, the listing title, _url_collapse_path, is_cgi and
+// the script walk of run_cgi.
+//
+// The package needs no Caddy. Inputs come from Go's net/http, which has
+// already split the query off at the first '?' (url.URL.RawQuery) but leaves
+// a '#' in the path, because a request-target carries no fragment (RFC 9112
+// §3.2) and Go does not look for one.
+//
+// Where Python would crash (a NUL byte, a '..' that _url_collapse_path cannot
+// pop) the functions return ErrNUL or ErrAboveRoot instead, so that the
+// caller can answer 400 rather than drop the connection. They never panic.
+//
+// Deliberate differences from CPython, all on hostile or non-UTF-8 input:
+//   - Bytes are bytes. Python decodes the request line as Latin-1 and then
+//     encodes file names as UTF-8, so a raw (unescaped) byte 0xE9 becomes the
+//     two bytes C3 A9 on disk; here raw bytes reach the filesystem unchanged.
+//   - An escape that is not valid UTF-8 (%FF) decodes to that byte, as
+//     urllib.parse.unquote(errors='surrogateescape') followed by a
+//     surrogateescape file-system encode would. Python 3.11's translate_path
+//     falls back to errors='replace' and looks for U+FFFD instead.
+//   - The CGI functions decode once. Python decodes the script name and
+//     PATH_INFO a second time (translate_path and unquote in run_cgi), which
+//     lets /cgi-bin/%252e%252e%252fx run the file x above the CGI directory.
+package pypath
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+var (
+	// ErrNUL reports a decoded path that contains a NUL byte. Python raises
+	// ValueError ("embedded null byte") from open() and drops the connection.
+	ErrNUL = errors.New("path contains a NUL byte")
+
+	// ErrAboveRoot reports a '..' that http.server._url_collapse_path cannot
+	// pop because nothing is left before it; Python raises IndexError there
+	// and drops the connection.
+	ErrAboveRoot = errors.New("path climbs above the root")
+)
+
+// Target returns the request target as Python's handler sees it in
+// self.path: the raw path as the client sent it (u.RawPath if non-empty,
+// else u.EscapedPath(), which equals the raw path whenever Go left RawPath
+// empty), then "?"+u.RawQuery when u.RawQuery != "" or u.ForceQuery, with any
+// run of leading slashes collapsed to one. The collapse is
+// BaseHTTPRequestHandler.parse_request's fix for gh-87389: "//host/x" would
+// otherwise reach the redirect Location and be read as scheme-relative.
+//
+// Scheme and host of an absolute-form request are not part of the result,
+// although Python keeps them in self.path; mapping "http:" and the host name
+// onto directories under the root helps nobody.
+func Target(u *url.URL) string {
+	p := u.RawPath
+	if p == "" {
+		p = u.EscapedPath()
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		p += "?" + u.RawQuery
+	}
+	return collapseLeadingSlashes(p)
+}
+
+// collapseLeadingSlashes is parse_request's '/' + path.lstrip('/') for a path
+// that starts with "//" (gh-87389).
+func collapseLeadingSlashes(s string) string {
+	if strings.HasPrefix(s, "//") {
+		return "/" + strings.TrimLeft(s, "/")
+	}
+	return s
+}
+
+// Unquote is urllib.parse.unquote(s, errors='surrogateescape') on bytes: every
+// %XX with two hex digits (either case) becomes that byte, a malformed escape
+// stays literally, '+' is NOT a space (unquote, not unquote_plus), and all
+// other bytes pass through unchanged. It never fails, unlike url.PathUnescape,
+// because Python accepts "%zz" and "100%" as literal text.
+func Unquote(s string) string {
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) {
+			if h, ok := unhex(s[i+1]); ok {
+				if l, ok := unhex(s[i+2]); ok {
+					b.WriteByte(h<<4 | l)
+					i += 2
+					continue
+				}
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// decode is Unquote followed by foldSurrogates: the bytes Python would hand
+// to the filesystem for a percent-encoded path.
+func decode(s string) string {
+	return foldSurrogates(Unquote(s))
+}
+
+// foldSurrogates turns each UTF-8-encoded lone surrogate U+DC80..U+DCFF
+// (ED B2 80 .. ED B3 BF) back into the single byte 0x80..0xFF it escapes.
+// Python's listing quotes an undecodable name byte 0xFF as %ED%B3%BF
+// (quote(errors='surrogatepass')); translate_path unquotes it with
+// errors='surrogatepass' to U+DCFF, and the surrogateescape file-system
+// encoding turns that into 0xFF again. Without the fold the listing's own
+// links to non-UTF-8 names would not resolve.
+func foldSurrogates(s string) string {
+	i := strings.Index(s, "\xed")
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		if s[i] == 0xED && i+2 < len(s) && (s[i+1] == 0xB2 || s[i+1] == 0xB3) && s[i+2]&0xC0 == 0x80 {
+			b.WriteByte((s[i+1]&0x01)<<6 | s[i+2]&0x3F | 0x80)
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Translate is SimpleHTTPRequestHandler.translate_path (3.11) for a target
+// from Target and a served directory root (absolute and clean):
+//
+//  1. cut the target at the first '?', then at the first '#', before any
+//     decoding, so %3F and %23 stay literal characters of a file name;
+//  2. record a trailing slash when the still-encoded path, with trailing
+//     whitespace stripped, ends in '/' (issue 17324; an encoded %2F at the
+//     end does not count before 3.14);
+//  3. percent-decode (Unquote, with encoded surrogates folded back to bytes,
+//     see the package doc);
+//  4. posixpath.normpath: collapse "//", drop ".", resolve "..", clamping at
+//     "/" so "/a/../../x" is "/x";
+//  5. drop empty, "." and ".." words, and join the rest onto root;
+//  6. append "/" if step 2 saw a trailing slash.
+//
+// A decoded "/" (%2F) is an ordinary separator and a backslash is an
+// ordinary character, as on POSIX. The result, minus a trailing "/", is root
+// or lies under root+"/" and has no ".." element. Translate returns ErrNUL if
+// the decoded path contains a NUL byte, anywhere: Python only crashes when
+// the NUL survives normpath, but a NUL is never part of a legitimate request.
+func Translate(root, target string) (string, error) {
+	p, _, _ := strings.Cut(target, "?")
+	p, _, _ = strings.Cut(p, "#")
+	trailing := strings.HasSuffix(trimRightSpace(p), "/")
+	p = decode(p)
+	if strings.IndexByte(p, 0) >= 0 {
+		return "", fmt.Errorf("translating %q: %w", target, ErrNUL)
+	}
+	res := joinUnder(root, p)
+	if trailing && !strings.HasSuffix(res, "/") {
+		res += "/"
+	}
+	return res, nil
+}
+
+// trimRightSpace is Python's str.rstrip() on the request line, which
+// http.server decodes as Latin-1, so every byte is one character and the
+// whitespace characters are exactly these bytes (str.isspace).
+func trimRightSpace(s string) string {
+	for len(s) > 0 {
+		switch s[len(s)-1] {
+		case '\t', '\n', '\v', '\f', '\r', 0x1C, 0x1D, 0x1E, 0x1F, ' ', 0x85, 0xA0:
+			s = s[:len(s)-1]
+		default:
+			return s
+		}
+	}
+	return s
+}
+
+// joinUnder is steps 4 and 5 of translate_path on an already decoded path:
+// posixpath.normpath, then the surviving words joined onto root. A ".." that
+// normpath keeps (only possible in a relative path, at its start) is dropped
+// just as translate_path drops it, so ".." never pops a word of root.
+func joinUnder(root, decoded string) string {
+	words := make([]string, 0, strings.Count(decoded, "/")+1)
+	for w := range strings.SplitSeq(decoded, "/") {
+		switch w {
+		case "", ".":
+		case "..":
+			if len(words) > 0 {
+				words = words[:len(words)-1]
+			}
+		default:
+			words = append(words, w)
+		}
+	}
+	return filepath.Join(append([]string{root}, words...)...)
+}
+
+// DirRedirect is send_head's 301 for a directory requested without a
+// trailing slash. It splits target as urllib.parse.urlsplit does (fragment at
+// the first '#', then query at the first '?' before it) and returns the
+// Location urlunsplit builds: the path part as sent (percent-encoding kept,
+// so /s%75b gives /s%75b/) plus "/", then "?query" and "#fragment" when they
+// are non-empty (urlunsplit drops a bare "?" or "#"). It returns "", false if
+// the path part already ends in "/".
+//
+// Leading slashes are collapsed again here, although Target already did, so
+// that the Location can never be scheme-relative ("//evil.example/") even if
+// a caller forgets (gh-87389, open redirect).
+func DirRedirect(target string) (string, bool) {
+	target = collapseLeadingSlashes(target)
+	rest, frag, _ := strings.Cut(target, "#")
+	p, query, _ := strings.Cut(rest, "?")
+	if strings.HasSuffix(p, "/") {
+		return "", false
+	}
+	loc := p + "/"
+	if query != "" {
+		loc += "?" + query
+	}
+	if frag != "" {
+		loc += "#" + frag
+	}
+	return loc, true
+}
+
+// ListingTitle is the text after "Directory listing for " before HTML
+// escaping. It follows Python 3.14's list_directory, which strips "#..." and
+// then "?..." before unquoting; 3.11-3.13 keep the query in the title, which
+// the spec recommends against. Encoded surrogates fold back to bytes as in
+// Translate, because Python writes the title with surrogateescape.
+func ListingTitle(target string) string {
+	p, _, _ := strings.Cut(target, "#")
+	p, _, _ = strings.Cut(p, "?")
+	return decode(p)
+}
