@@ -207,8 +207,8 @@ func appendPct(dst []byte, b byte) []byte {
 }
 
 // writeQuoted writes Quote(s) to bw without allocating: runs of unreserved
-// ASCII go out as one substring, everything else one rune (or one
-// undecodable byte) at a time through a stack buffer.
+// ASCII go out as one substring, other bytes one %XX at a time. (A stack
+// buffer handed to bw.Write would escape to the heap.)
 func writeQuoted(bw *bufio.Writer, s string) {
 	start := 0
 	for i := 0; i < len(s); {
@@ -220,14 +220,32 @@ func writeQuoted(bw *bufio.Writer, s string) {
 		bw.WriteString(s[start:i])
 		w := 1
 		if c >= utf8.RuneSelf {
-			_, w = utf8.DecodeRuneInString(s[i:]) // 1 for an undecodable byte
+			var r rune
+			r, w = utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && w == 1 {
+				cp := 0xDC00 + rune(c) // surrogatepass, as appendSurrogate
+				writePct(bw, 0xE0|byte(cp>>12))
+				writePct(bw, 0x80|byte(cp>>6)&0x3F)
+				writePct(bw, 0x80|byte(cp)&0x3F)
+				i++
+				start = i
+				continue
+			}
 		}
-		var buf [3 * utf8.UTFMax]byte
-		bw.Write(appendQuoted(buf[:0], s[i:i+w]))
+		for k := i; k < i+w; k++ {
+			writePct(bw, s[k])
+		}
 		i += w
 		start = i
 	}
 	bw.WriteString(s[start:])
+}
+
+// writePct writes b as %XX with upper-case hex.
+func writePct(bw *bufio.Writer, b byte) {
+	bw.WriteByte('%')
+	bw.WriteByte(upperHex[b>>4])
+	bw.WriteByte(upperHex[b&15])
 }
 
 // escapedLen is len(Escape(s)) without building it.

@@ -2,9 +2,17 @@ package listing
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // buildTree creates the differential fixture in dir: every name class that
@@ -102,5 +110,199 @@ func TestWriteHTMLMatchesPython(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Read takes types from the directory and follows symlinks only to decide
+// IsDir, as os.path.isdir and os.path.islink do, and sorts by Python's key.
+func TestReadTypes(t *testing.T) {
+	dir := buildTree(t, t.TempDir())
+	entries, err := Read(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Entry{}
+	for _, e := range entries {
+		got[e.Name] = e
+	}
+	tests := []struct {
+		name             string
+		isDir, isSymlink bool
+	}{
+		{"ba.txt", false, false},
+		{"nested", true, false},
+		{"empty", true, false},
+		{"link-to-file", false, true},
+		{"link-to-dir", true, true},
+		{"abs-dir", true, true},
+		{"broken", false, true},
+		{"loop", false, true},
+	}
+	for _, tt := range tests {
+		e, ok := got[tt.name]
+		if !ok {
+			t.Errorf("%q: missing from listing", tt.name)
+			continue
+		}
+		if e.IsDir != tt.isDir || e.IsSymlink != tt.isSymlink {
+			t.Errorf("%q: got IsDir=%v IsSymlink=%v, want IsDir=%v IsSymlink=%v", tt.name, e.IsDir, e.IsSymlink, tt.isDir, tt.isSymlink)
+		}
+		if e.Size != 0 || !e.ModTime.IsZero() {
+			t.Errorf("%q: got Size=%d ModTime=%v without Options.Stat, want zero", tt.name, e.Size, e.ModTime)
+		}
+	}
+	for i := 1; i < len(entries); i++ {
+		if sortKey(entries[i-1].Name) > sortKey(entries[i].Name) {
+			t.Errorf("order: got %q before %q", entries[i-1].Name, entries[i].Name)
+		}
+	}
+}
+
+// Names whose lower-cased keys are equal keep directory (getdents) order,
+// because Python's list.sort is stable.
+func TestReadSortIsStable(t *testing.T) {
+	dir := t.TempDir()
+	var names []string
+	for _, a := range []string{"x", "X"} {
+		for _, b := range []string{"y", "Y"} {
+			for _, c := range []string{"z", "Z", "ẞ"} {
+				names = append(names, a+b+c)
+			}
+		}
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.Readdirnames(-1) // directory order
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(raw)
+	slices.SortStableFunc(want, func(a, b string) int { return strings.Compare(Lower(a), Lower(b)) })
+	entries, err := Read(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("order: got %q, want %q (directory order %q)", got, want, raw)
+	}
+}
+
+// Hide removes entries before sorting; Stat fills Size and ModTime,
+// following symlinks and falling back to the link for a broken one.
+func TestReadOptions(t *testing.T) {
+	dir := t.TempDir()
+	mt := time.Date(2024, 5, 1, 12, 0, 0, 500, time.UTC)
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(dir, "f.txt"), mt, mt); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range [][2]string{{"f.txt", "to-f"}, {"missing-target", "broken"}} {
+		if err := os.Symlink(l[0], filepath.Join(dir, l[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".hidden"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := Read(dir, Options{Stat: true, Hide: func(name string) bool { return strings.HasPrefix(name, ".") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name)
+	}
+	if want := []string{"broken", "f.txt", "to-f"}; !slices.Equal(names, want) {
+		t.Fatalf("names: got %q, want %q", names, want)
+	}
+	for _, e := range entries[1:] {
+		if e.Size != 5 || !e.ModTime.Equal(mt) {
+			t.Errorf("%q: got Size=%d ModTime=%v, want 5 and %v", e.Name, e.Size, e.ModTime, mt)
+		}
+	}
+	if b := entries[0]; b.Size != int64(len("missing-target")) || b.ModTime.IsZero() {
+		t.Errorf("broken link: got Size=%d ModTime=%v, want the link's own lstat", b.Size, b.ModTime)
+	}
+}
+
+// Errors opening or reading the directory come back wrapped, so the caller
+// can map them (Python answers 404 "No permission to list directory").
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path string
+		want       error
+	}{
+		{"missing", filepath.Join(dir, "nope"), fs.ErrNotExist},
+		{"not a directory", file, syscall.ENOTDIR},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Read(tt.path, Options{})
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Read(%q) error: got %v, want %v", tt.path, err, tt.want)
+			}
+		})
+	}
+}
+
+// makeFlatDir creates n entries: mostly lower-case files, every 10th with
+// upper case, every 100th a directory, every 1000th a symlink.
+func makeFlatDir(tb testing.TB, dir string, n int) {
+	tb.Helper()
+	for i := range n {
+		var err error
+		switch {
+		case i%1000 == 999:
+			err = os.Symlink("file000000.txt", filepath.Join(dir, fmt.Sprintf("link%06d", i)))
+		case i%100 == 99:
+			err = os.Mkdir(filepath.Join(dir, fmt.Sprintf("dir %06d", i)), 0o755)
+		case i%10 == 9:
+			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("IMG_%06d.JPG", i)), nil, 0o600)
+		default:
+			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("file%06d.txt", i)), nil, 0o600)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkListing measures Read plus WriteHTML to io.Discard, the whole
+// HTML path of a listing request.
+func BenchmarkListing(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			makeFlatDir(b, dir, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				entries, err := Read(dir, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := WriteHTML(io.Discard, "/big/", entries); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,265 @@
+package listing
+
+import (
+	"bytes"
+	"errors"
+	"html"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestQuote(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty", "", ""},
+		{"unreserved kept", "AZaz09_.-~", "AZaz09_.-~"},
+		{"slash is safe", "d/", "d/"},
+		{"space", "a b", "a%20b"},
+		{"html specials and quotes", `& < > " '`, "%26%20%3C%20%3E%20%22%20%27"},
+		{"sub-delims and gen-delims", "@+=:,;!$()*&#%?", "%40%2B%3D%3A%2C%3B%21%24%28%29%2A%26%23%25%3F"},
+		{"spec example", `sp ace & <tag> "q" 's'.txt`, "sp%20ace%20%26%20%3Ctag%3E%20%22q%22%20%27s%27.txt"},
+		{"hangul", "김윤미.txt", "%EA%B9%80%EC%9C%A4%EB%AF%B8.txt"},
+		{"control chars", "a\nb\x00", "a%0Ab%00"},
+		{"upper-case hex", "\x7f", "%7F"},
+		{"undecodable 0xFF is surrogate U+DCFF", "\xff", "%ED%B3%BF"},
+		{"undecodable 0x80 is surrogate U+DC80", "\x80", "%ED%B2%80"},
+		{"encoded surrogate is three bad bytes", "\xed\xa0\x80", "%ED%B3%AD%ED%B2%A0%ED%B2%80"},
+		{"truncated sequence", "\xe4\xb8A", "%ED%B3%A4%ED%B2%B8A"},
+		{"U+0130", "İ", "%C4%B0"},
+		{"supplementary", "😀", "%F0%9F%98%80"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Quote(tt.in); got != tt.want {
+				t.Errorf("Quote(%q): got %q, want %q", tt.in, got, tt.want)
+			}
+			if got := quotedLen(tt.in); got != len(tt.want) {
+				t.Errorf("quotedLen(%q): got %d, want %d", tt.in, got, len(tt.want))
+			}
+		})
+	}
+}
+
+func TestEscape(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty", "", ""},
+		{"plain", "a.txt", "a.txt"},
+		{"amp lt gt", "a&b<c>d", "a&amp;b&lt;c&gt;d"},
+		{"quotes stay literal", `"q" 's'`, `"q" 's'`},
+		{"spec example", `sp ace & <tag> "q" 's'.txt`, `sp ace &amp; &lt;tag&gt; "q" 's'.txt`},
+		{"entity is escaped again", "&amp;", "&amp;amp;"},
+		{"hangul", "김윤미", "김윤미"},
+		{"undecodable byte passes through", "\xff&", "\xff&amp;"},
+		{"punctuation untouched", "@+=:,;!$()*#%?", "@+=:,;!$()*#%?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Escape(tt.in); got != tt.want {
+				t.Errorf("Escape(%q): got %q, want %q", tt.in, got, tt.want)
+			}
+			if got := escapedLen(tt.in); got != len(tt.want) {
+				t.Errorf("escapedLen(%q): got %d, want %d", tt.in, got, len(tt.want))
+			}
+		})
+	}
+}
+
+// The document for an empty directory is Python's template with "<ul>"
+// directly followed by "</ul>", and an entry list renders the spec §6
+// example lines exactly.
+func TestWriteHTMLDocument(t *testing.T) {
+	t.Parallel()
+	const emptyDoc = "<!DOCTYPE HTML>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n" +
+		"<title>Directory listing for /a&amp;b/</title>\n</head>\n<body>\n" +
+		"<h1>Directory listing for /a&amp;b/</h1>\n<hr>\n<ul>\n</ul>\n<hr>\n</body>\n</html>\n"
+	special := []Entry{
+		{Name: ".dotfile"},
+		{Name: "B_x.txt"},
+		{Name: "ba.txt"},
+		{Name: "link-to-dir", IsDir: true, IsSymlink: true},
+		{Name: `sp ace & <tag> "q" 's'.txt`},
+		{Name: "김윤미.txt"},
+	}
+	specialItems := `<li><a href=".dotfile">.dotfile</a></li>
+<li><a href="B_x.txt">B_x.txt</a></li>
+<li><a href="ba.txt">ba.txt</a></li>
+<li><a href="link-to-dir/">link-to-dir@</a></li>
+<li><a href="sp%20ace%20%26%20%3Ctag%3E%20%22q%22%20%27s%27.txt">sp ace &amp; &lt;tag&gt; "q" 's'.txt</a></li>
+<li><a href="%EA%B9%80%EC%9C%A4%EB%AF%B8.txt">김윤미.txt</a></li>
+`
+	tests := []struct {
+		name    string
+		title   string
+		entries []Entry
+		want    string
+	}{
+		{"empty directory", "/a&b/", nil, emptyDoc},
+		{"spec example", "/special/", special, strings.Replace(strings.ReplaceAll(emptyDoc, "/a&amp;b/", "/special/"), "<ul>\n", "<ul>\n"+specialItems, 1)},
+		{"directory and broken link", "/", []Entry{{Name: "d", IsDir: true}, {Name: "b", IsSymlink: true}},
+			strings.Replace(strings.ReplaceAll(emptyDoc, "/a&amp;b/", "/"), "<ul>\n", "<ul>\n<li><a href=\"d/\">d/</a></li>\n<li><a href=\"b\">b@</a></li>\n", 1)},
+		{"undecodable name", "/", []Entry{{Name: "\xff"}},
+			strings.Replace(strings.ReplaceAll(emptyDoc, "/a&amp;b/", "/"), "<ul>\n", "<ul>\n<li><a href=\"%ED%B3%BF\">\xff</a></li>\n", 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			if err := WriteHTML(&buf, tt.title, tt.entries); err != nil {
+				t.Fatal(err)
+			}
+			if got := buf.String(); got != tt.want {
+				t.Errorf("WriteHTML: got %q, want %q", got, tt.want)
+			}
+			if got := HTMLLength(tt.title, tt.entries); got != int64(len(tt.want)) {
+				t.Errorf("HTMLLength: got %d, want %d", got, len(tt.want))
+			}
+		})
+	}
+}
+
+// errWriter fails every write.
+type errWriter struct{ n int }
+
+var errBroken = errors.New("broken pipe")
+
+func (w *errWriter) Write(p []byte) (int, error) {
+	w.n++
+	return 0, errBroken
+}
+
+// A write error (client gone) is returned and stops the stream instead of
+// formatting the rest of a huge listing into a dead connection.
+func TestWriteHTMLStopsOnWriteError(t *testing.T) {
+	t.Parallel()
+	entries := make([]Entry, 100_000)
+	for i := range entries {
+		entries[i].Name = strings.Repeat("x", 100)
+	}
+	w := &errWriter{}
+	if err := WriteHTML(w, "/", entries); !errors.Is(err, errBroken) {
+		t.Errorf("WriteHTML error: got %v, want %v", err, errBroken)
+	}
+	if w.n != 1 {
+		t.Errorf("writes after the first error: got %d, want 1", w.n)
+	}
+}
+
+// WriteHTML does not allocate per entry: the cost is the buffer only.
+func TestWriteHTMLAllocs(t *testing.T) {
+	entries := []Entry{{Name: "김 & <x>"}, {Name: "\xff", IsDir: true}, {Name: "plain.txt"}}
+	var buf bytes.Buffer
+	buf.Grow(1 << 12)
+	allocs := testing.AllocsPerRun(50, func() {
+		buf.Reset()
+		_ = WriteHTML(&buf, "/t/", entries)
+	})
+	if allocs > 2 {
+		t.Errorf("WriteHTML allocations: got %v, want <= 2 (the bufio.Writer and its buffer)", allocs)
+	}
+}
+
+// unsurrogate undoes Quote's surrogatepass step after percent-decoding:
+// an encoded U+DC80..U+DCFF (ED B2 80..ED B3 BF) is the raw byte it stands
+// for. No valid UTF-8 contains these sequences, so the mapping is exact.
+func unsurrogate(b []byte) string {
+	var out []byte
+	for i := 0; i < len(b); i++ {
+		if i+2 < len(b) && b[i] == 0xED && (b[i+1] == 0xB2 || b[i+1] == 0xB3) && b[i+2]&0xC0 == 0x80 {
+			out = append(out, 0x80|(b[i+1]&1)<<6|b[i+2]&0x3F)
+			i += 2
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return string(out)
+}
+
+// FuzzListing builds a listing from fuzzed names (split at "/", which no
+// file name contains) and flags, and checks that HTMLLength equals the bytes
+// written, that the document has Python's frame, and that every label
+// HTML-unescapes and every href percent-decodes back to the name plus its
+// suffix.
+func FuzzListing(f *testing.F) {
+	f.Add("/special/", `.dotfile/B_x.txt/link-to-dir/sp ace & <tag> "q" 's'.txt/김윤미.txt`, []byte{0, 0, 3, 0, 0})
+	f.Add("/t&<>/?q=<b>", "\xff/\x80x/&amp;/a%20b/@+=:,;!$()*#%?", []byte{1, 2, 3})
+	f.Add("", "", []byte{})
+	f.Add("/\xed\xa0\x80/", "</a></li>\n/\"></a>/İΣ", []byte{2, 1})
+	f.Fuzz(func(t *testing.T, title, joined string, flags []byte) {
+		var entries []Entry
+		if joined != "" {
+			for i, name := range strings.Split(joined, "/") {
+				var fl byte
+				if i < len(flags) {
+					fl = flags[i]
+				}
+				entries = append(entries, Entry{Name: name, IsDir: fl&1 != 0, IsSymlink: fl&2 != 0})
+			}
+		}
+		var buf bytes.Buffer
+		if err := WriteHTML(&buf, title, entries); err != nil {
+			t.Fatal(err)
+		}
+		doc := buf.String()
+		if n := HTMLLength(title, entries); n != int64(len(doc)) {
+			t.Fatalf("HTMLLength: got %d, want %d (bytes written)", n, len(doc))
+		}
+		head := htmlHead + Escape(title) + htmlTitleEnd + Escape(title) + htmlH1End
+		if !strings.HasPrefix(doc, head) || !strings.HasSuffix(doc, htmlTail) || len(doc) < len(head)+len(htmlTail) {
+			t.Fatalf("document frame: got %q", doc)
+		}
+		if got := html.UnescapeString(Escape(title)); got != title && utf8.ValidString(title) {
+			t.Fatalf("title round trip: got %q, want %q", got, title)
+		}
+		rest := doc[len(head) : len(doc)-len(htmlTail)]
+		for _, e := range entries {
+			var ok bool
+			if rest, ok = strings.CutPrefix(rest, htmlItemStart); !ok {
+				t.Fatalf("entry %q: missing %q in %q", e.Name, htmlItemStart, rest)
+			}
+			href, after, ok := strings.Cut(rest, htmlItemMid)
+			if !ok {
+				t.Fatalf("entry %q: unterminated href in %q", e.Name, rest)
+			}
+			label, after, ok := strings.Cut(after, htmlItemEnd)
+			if !ok {
+				t.Fatalf("entry %q: unterminated label in %q", e.Name, after)
+			}
+			rest = after
+			wantHref, wantLabel := e.Name, e.Name
+			if e.IsDir {
+				wantHref += "/"
+				wantLabel += "/"
+			}
+			if e.IsSymlink {
+				wantLabel = e.Name + "@"
+			}
+			raw, err := url.PathUnescape(href)
+			if err != nil {
+				t.Fatalf("href %q: %v", href, err)
+			}
+			if got := unsurrogate([]byte(raw)); got != wantHref {
+				t.Fatalf("href %q unquotes to %q, want %q", href, got, wantHref)
+			}
+			if strings.ContainsFunc(href, func(r rune) bool { return r != '%' && (r >= utf8.RuneSelf || !unreserved[r]) }) {
+				t.Fatalf("href %q has a byte quote would encode", href)
+			}
+			// html.UnescapeString rewrites invalid UTF-8 inside entities
+			// only, and labels have none besides &amp; &lt; &gt;.
+			if got := html.UnescapeString(label); got != wantLabel {
+				t.Fatalf("label %q unescapes to %q, want %q", label, got, wantLabel)
+			}
+		}
+		if rest != "" {
+			t.Fatalf("trailing items: got %q, want none", rest)
+		}
+	})
+}
