@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,34 @@ func buildTree(t testing.TB, root string) string {
 	return dir
 }
 
+// buildRandomTree creates n files with names drawn from an alphabet of
+// case pairs, sort-relevant punctuation and undecodable bytes, so many names
+// collide after lower-casing and the stable sort is exercised at scale.
+func buildRandomTree(t testing.TB, root string, n int) string {
+	t.Helper()
+	dir := filepath.Join(root, "random")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alphabet := []string{"a", "A", "b", "B", "_", ".", "-", " ", "Σ", "σ", "ς", "İ", "i", "é", "É", "\xff", "\x80", "김", "&", "'", "K", "\u212a"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range n {
+		var b strings.Builder
+		for range 1 + rng.IntN(4) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		name := b.String()
+		if name == "." || name == ".." {
+			continue
+		}
+		err := os.WriteFile(filepath.Join(dir, name), nil, 0o600)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // The HTML listing of a tricky directory must equal, byte for byte, the body
 // CPython's list_directory produces for the same directory and path, and
 // HTMLLength and ContentType must equal its headers.
@@ -81,6 +110,7 @@ func TestWriteHTMLMatchesPython(t *testing.T) {
 		{"special", dir, "/special/", "/special/"},
 		{"nested", filepath.Join(dir, "nested"), "/special/nested/", "/special/nested/"},
 		{"empty", filepath.Join(dir, "empty"), "/e/", "/e/"},
+		{"random names", buildRandomTree(t, root, 3000), "/r/", "/r/"},
 		{"title escaping", dir, "/t&<>\"'/?q=<b>#f", "/t&<>\"'/?q=<b>#f"},
 		{"title decoded", dir, "/%EA%B9%80%20x/", "/김 x/"},
 		{"title undecodable", dir, "/%FF/", "/\uFFFD/"},   // unquote falls back to errors="replace"
