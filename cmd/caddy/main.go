@@ -7,6 +7,8 @@ import (
 
 	// plug in Caddy modules here
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/pyhttp/caddy-pyhttp"
 )
 
 func main() {

@@ -1,0 +1,444 @@
+package pyhttp
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("pyhttp_cgi", parseCGI)
+	httpcaddyfile.RegisterHandlerDirective("pyhttp_simple", parseSimple)
+	httpcaddyfile.RegisterHandlerDirective("pyhttp_error_page", parseErrorPage)
+
+	// RegisterDirectiveOrder inserts at the index of file_server, so the
+	// directive registered later ends up nearer to it: cgi, then simple,
+	// then file_server. pyhttp_cgi must run first because it claims the
+	// CGI directories that pyhttp_simple would otherwise serve as files.
+	httpcaddyfile.RegisterDirectiveOrder("pyhttp_cgi", httpcaddyfile.Before, "file_server")
+	httpcaddyfile.RegisterDirectiveOrder("pyhttp_simple", httpcaddyfile.Before, "file_server")
+	// The error page answers whatever reaches it, so it goes after every
+	// other responder.
+	httpcaddyfile.RegisterDirectiveOrder("pyhttp_error_page", httpcaddyfile.After, "file_server")
+}
+
+// parseSimple parses the pyhttp_simple directive.
+// See UnmarshalCaddyfile for the syntax.
+func parseSimple(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	s := new(Simple)
+	if err := s.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	s.Hide = hideCaddyfiles(h, s.Hide)
+	return s, nil
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	pyhttp_simple [<matcher>] {
+//	    root  <path>
+//	    index <files...>
+//	    mime  <.ext> <type>
+//	    hide  <files...>
+//	}
+//
+// root defaults to the site's root directive, or the working directory.
+// index replaces the index file list (default: index.html index.htm).
+// mime sets the Content-Type of one extension and may be repeated. hide
+// takes globs (see the Hide field) and may be repeated; the Caddyfile itself
+// is always hidden.
+func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "root":
+			err = parseOneArg(d, &s.Root)
+		case "index":
+			err = parseIndex(d, &s.IndexNames)
+		case "mime":
+			err = parseMIME(d, &s.MIMETypes)
+		case "hide":
+			err = parseHide(d, &s.Hide)
+		default:
+			return d.Errf("unknown subdirective '%s'", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseCGI parses the pyhttp_cgi directive.
+// See UnmarshalCaddyfile for the syntax.
+func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	c := new(CGI)
+	if err := c.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	c.Hide = hideCaddyfiles(h, c.Hide)
+	return c, nil
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	pyhttp_cgi [<matcher>] {
+//	    root             <path>
+//	    cgi_dirs         <paths...>
+//	    passthru
+//	    interpreter      <.ext> <program> [<args...>]
+//	    env              <name> <value>
+//	    pass_env         <names...>
+//	    pass_auth
+//	    dir              <path>
+//	    user             <name|uid> [<group|gid>]
+//	    timeout          <duration>
+//	    kill_grace       <duration>
+//	    max_procs        <n>
+//	    queue_timeout    <duration>
+//	    max_request_body <size>
+//	    index            <files...>
+//	    mime             <.ext> <type>
+//	    hide             <files...>
+//	}
+//
+// cgi_dirs replaces the CGI directories (default: /cgi-bin /htbin).
+// passthru hands non-CGI requests to the next handler instead of serving
+// them as files. interpreter, env and mime may be repeated; pass_env and
+// hide accumulate. pass_auth exports HTTP_AUTHORIZATION. user defaults to
+// nobody when Caddy runs as root. timeout (default none), kill_grace
+// (default 5s) and queue_timeout (default 30s) take Go durations such as
+// 30s or 2m; max_procs (default no limit) a count; max_request_body
+// (default 64MiB) a size such as 10MB or 1GiB. index, mime and hide apply
+// to the static files served outside the CGI directories, as with
+// pyhttp_simple.
+func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "root":
+			err = parseOneArg(d, &c.Root)
+		case "cgi_dirs":
+			if c.CGIDirs != nil {
+				return d.Err("cgi_dirs already specified")
+			}
+			c.CGIDirs = d.RemainingArgs()
+			if len(c.CGIDirs) == 0 {
+				return d.ArgErr()
+			}
+		case "passthru":
+			err = parseFlag(d, &c.Passthru)
+		case "interpreter":
+			args := d.RemainingArgs()
+			if len(args) < 2 {
+				return d.ArgErr()
+			}
+			if !strings.HasPrefix(args[0], ".") {
+				return d.Errf("interpreter extension must start with a dot: %s", args[0])
+			}
+			if c.Interpreters == nil {
+				c.Interpreters = make(map[string][]string)
+			}
+			if _, dup := c.Interpreters[args[0]]; dup {
+				return d.Errf("interpreter for %s already specified", args[0])
+			}
+			c.Interpreters[args[0]] = args[1:]
+		case "env":
+			var name, value string
+			if !d.Args(&name, &value) || d.NextArg() {
+				return d.ArgErr()
+			}
+			if c.Env == nil {
+				c.Env = make(map[string]string)
+			}
+			if _, dup := c.Env[name]; dup {
+				return d.Errf("env %s already specified", name)
+			}
+			c.Env[name] = value
+		case "pass_env":
+			names := d.RemainingArgs()
+			if len(names) == 0 {
+				return d.ArgErr()
+			}
+			c.PassEnv = append(c.PassEnv, names...)
+		case "pass_auth":
+			err = parseFlag(d, &c.PassAuth)
+		case "dir":
+			err = parseOneArg(d, &c.Dir)
+		case "user":
+			args := d.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return d.ArgErr()
+			}
+			if c.User != "" {
+				return d.Err("user already specified")
+			}
+			c.User = args[0]
+			if len(args) == 2 {
+				c.Group = args[1]
+			}
+		case "timeout":
+			err = parseDuration(d, &c.Timeout)
+		case "kill_grace":
+			err = parseDuration(d, &c.KillGrace)
+		case "queue_timeout":
+			err = parseDuration(d, &c.QueueTimeout)
+		case "max_procs":
+			var s string
+			if err = parseOneArg(d, &s); err == nil {
+				n, convErr := strconv.Atoi(s)
+				if convErr != nil || n < 0 {
+					return d.Errf("bad max_procs value %s: must be a whole number >= 0", s)
+				}
+				c.MaxProcs = n
+			}
+		case "max_request_body":
+			var s string
+			if err = parseOneArg(d, &s); err == nil {
+				n, convErr := parseSize(s)
+				if convErr != nil {
+					return d.Errf("bad max_request_body value %s: %v", s, convErr)
+				}
+				c.MaxRequestBody = n
+			}
+		case "index":
+			err = parseIndex(d, &c.IndexNames)
+		case "mime":
+			err = parseMIME(d, &c.MIMETypes)
+		case "hide":
+			err = parseHide(d, &c.Hide)
+		default:
+			return d.Errf("unknown subdirective '%s'", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseErrorPage parses the pyhttp_error_page directive.
+// See UnmarshalCaddyfile for the syntax.
+func parseErrorPage(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	e := new(ErrorPage)
+	err := e.UnmarshalCaddyfile(h.Dispenser)
+	return e, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	pyhttp_error_page [<matcher>] [<status>] {
+//	    status  <code>
+//	    message <text>
+//	    explain <text>
+//	}
+//
+// With no arguments it renders the error being handled, which is what
+// handle_errors wants. status (or the inline argument) replaces the status
+// code; message and explain replace the two lines of Python's page. All
+// three accept placeholders.
+func (e *ErrorPage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		e.StatusCode = caddyhttp.WeakString(d.Val())
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "status":
+			if e.StatusCode != "" {
+				return d.Err("status already specified")
+			}
+			var s string
+			err = parseOneArg(d, &s)
+			e.StatusCode = caddyhttp.WeakString(s)
+		case "message":
+			err = parseOneArg(d, &e.Message)
+		case "explain":
+			err = parseOneArg(d, &e.Explain)
+		default:
+			return d.Errf("unknown subdirective '%s'", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if s := string(e.StatusCode); s != "" && !strings.Contains(s, "{") {
+		if _, err := parseStatus(s); err != nil {
+			return d.Err(err.Error())
+		}
+	}
+	return nil
+}
+
+// parseOneArg reads exactly one argument into *dst, refusing a repeat of
+// the subdirective.
+func parseOneArg(d *caddyfile.Dispenser, dst *string) error {
+	name := d.Val()
+	if *dst != "" {
+		return d.Errf("%s already specified", name)
+	}
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// parseFlag sets a flag subdirective, which takes no arguments.
+func parseFlag(d *caddyfile.Dispenser, dst *bool) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = true
+	return nil
+}
+
+// parseIndex reads the index subdirective.
+func parseIndex(d *caddyfile.Dispenser, dst *[]string) error {
+	if *dst != nil {
+		return d.Err("index already specified")
+	}
+	*dst = d.RemainingArgs()
+	if len(*dst) == 0 {
+		return d.ArgErr()
+	}
+	for _, name := range *dst {
+		if strings.ContainsRune(name, '/') {
+			return d.Errf("index file name must not contain '/': %s", name)
+		}
+	}
+	return nil
+}
+
+// parseMIME reads one `mime <.ext> <type>` line.
+func parseMIME(d *caddyfile.Dispenser, dst *map[string]string) error {
+	var ext, typ string
+	if !d.Args(&ext, &typ) || d.NextArg() {
+		return d.ArgErr()
+	}
+	if !strings.HasPrefix(ext, ".") || len(ext) < 2 || strings.ContainsRune(ext, '/') {
+		return d.Errf("bad mime extension %s: must look like .ext", ext)
+	}
+	if slash := strings.IndexByte(typ, '/'); slash <= 0 || slash == len(typ)-1 {
+		return d.Errf("bad mime type %s for %s: must look like type/subtype", typ, ext)
+	}
+	if *dst == nil {
+		*dst = make(map[string]string)
+	}
+	if _, dup := (*dst)[ext]; dup {
+		return d.Errf("mime type for %s already specified", ext)
+	}
+	(*dst)[ext] = typ
+	return nil
+}
+
+// parseHide appends a hide line's globs, so repeated lines accumulate
+// (snippets can compose with a site's own hides).
+func parseHide(d *caddyfile.Dispenser, dst *[]string) error {
+	globs := d.RemainingArgs()
+	if len(globs) == 0 {
+		return d.ArgErr()
+	}
+	for _, g := range globs {
+		if _, err := filepath.Match(g, ""); err != nil {
+			return d.Errf("bad hide pattern %s: %v", g, err)
+		}
+	}
+	*dst = append(*dst, globs...)
+	return nil
+}
+
+// parseDuration reads one duration argument.
+func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	name := d.Val()
+	var s string
+	if !d.Args(&s) || d.NextArg() {
+		return d.ArgErr()
+	}
+	if *dst != 0 {
+		return d.Errf("%s already specified", name)
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil {
+		return d.Errf("bad %s value %s: %v", name, s, err)
+	}
+	if dur < 0 {
+		return d.Errf("bad %s value %s: must not be negative", name, s)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// parseSize parses a byte size: a whole number with an optional unit, B,
+// K/KB (1000), KiB (1024), M/MB, MiB, G/GB, GiB (case-insensitive).
+func parseSize(s string) (int64, error) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("must be a number of bytes with an optional unit (e.g. 64MiB)")
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("number out of range")
+	}
+	units := map[string]int64{
+		"": 1, "b": 1,
+		"k": 1000, "kb": 1000, "kib": 1 << 10,
+		"m": 1000 * 1000, "mb": 1000 * 1000, "mib": 1 << 20,
+		"g": 1000 * 1000 * 1000, "gb": 1000 * 1000 * 1000, "gib": 1 << 30,
+	}
+	mult, ok := units[strings.ToLower(strings.TrimSpace(s[i:]))]
+	if !ok {
+		return 0, fmt.Errorf("unknown unit %q", s[i:])
+	}
+	if n > (1<<63-1)/mult {
+		return 0, fmt.Errorf("size out of range")
+	}
+	return n * mult, nil
+}
+
+// hideCaddyfiles adds the Caddyfile (and its imports) to hide, as
+// file_server does, so a site rooted where its Caddyfile lives does not
+// list or serve it.
+func hideCaddyfiles(h httpcaddyfile.Helper, hide []string) []string {
+	for _, file := range h.Caddyfiles() {
+		file = filepath.Clean(file)
+		// A pattern without a separator would hide every file of that
+		// name; make it a path so only this file is hidden.
+		if !strings.ContainsRune(file, filepath.Separator) {
+			file = "." + string(filepath.Separator) + file
+		}
+		hide = append(hide, file)
+	}
+	return hide
+}
+
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*Simple)(nil)
+	_ caddyfile.Unmarshaler = (*CGI)(nil)
+	_ caddyfile.Unmarshaler = (*ErrorPage)(nil)
+)

@@ -1,0 +1,543 @@
+package pyhttp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/cgihost"
+	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
+)
+
+func init() {
+	caddy.RegisterModule(CGI{})
+}
+
+// CGI is Python's CGIHTTPRequestHandler (`python -m http.server --cgi`) as a
+// Caddy handler, with RFC 3875 done right and production process control.
+//
+// Which requests are CGI follows Python: the path is percent-decoded and its
+// `.`, `..` and empty segments collapsed first (so `/%63gi-bin/x` and
+// `/files/../cgi-bin/x` run the script and never show its source); a path
+// whose leading segments are one of the CGI directories (default `/cgi-bin`
+// and `/htbin`) names a script, found by walking real subdirectories, and
+// the rest is PATH_INFO. A missing script is 404 `No such CGI script
+// ('/cgi-bin/x')`, a directory 403 `CGI script is not a plain file (…)`, a
+// file without a run bit 403 `CGI script is not executable (…)`. Nothing
+// under a CGI directory is ever served as a file. Other paths are served
+// exactly as pyhttp_simple serves them (GET and HEAD; POST is 501 `Can only
+// POST to CGI scripts`), or handed to the next handler with `passthru`.
+//
+// Deliberate differences from Python, each a fix:
+//
+//   - The script's `Status:` is honoured, `Location:` redirects (a local
+//     `Location: /path` is served internally as a GET), and a script that
+//     fails before a complete header block is a 502 with a log line instead
+//     of a hanging 200.
+//   - HEAD runs the script but sends no body.
+//   - The environment is RFC 3875's, built from the request (every header as
+//     HTTP_*, REQUEST_URI, SCRIPT_FILENAME, DOCUMENT_ROOT, HTTPS, REMOTE_PORT;
+//     SERVER_NAME from Host, SERVER_PROTOCOL the request's), not a copy of
+//     the server's environment: only PATH and `pass_env` names are inherited.
+//     `Proxy` never becomes HTTP_PROXY, and Authorization is withheld unless
+//     `pass_auth` is set. REMOTE_USER and AUTH_TYPE come only from Caddy's
+//     authentication (e.g. basic_auth), never from an unverified header.
+//   - PATH_INFO is decoded once (Python decodes it twice), and
+//     PATH_TRANSLATED is only set with PATH_INFO.
+//   - The working directory is the script's directory (RFC 3875 section
+//     7.2) unless `dir` says otherwise; Python uses its own.
+//   - As root, scripts run as `nobody` with nobody's group too (Python only
+//     changes the uid); `user` picks another account.
+//   - stdin carries exactly CONTENT_LENGTH bytes and then EOF; a chunked
+//     body is spooled (memory, then a temp file) up to `max_request_body`.
+//   - Scripts run in their own process group, with an optional `timeout`,
+//     a `max_procs` cap and clean termination of the whole group when the
+//     client goes away, the timeout passes or the config is unloaded.
+//
+// Published placeholders: none. Read: `{http.auth.user.id}` (REMOTE_USER)
+// and `{http.vars.root}` (the default root).
+type CGI struct {
+	// The site root: scripts live in the CGI directories under it, and other
+	// paths are served from it as pyhttp_simple would. Default is
+	// `{http.vars.root}` if set, or the current working directory otherwise.
+	// Placeholders are accepted.
+	Root string `json:"root,omitempty"`
+
+	// URL paths of the CGI directories: each must start with `/` and is
+	// matched against the leading segments of the collapsed request path
+	// (nested paths such as `/app/cgi-bin` are allowed). Default:
+	// `["/cgi-bin", "/htbin"]`, Python's cgi_directories.
+	CGIDirs []string `json:"cgi_dirs,omitempty"`
+
+	// Hand requests that are not for a CGI directory to the next handler
+	// instead of serving them as static files.
+	Passthru bool `json:"passthru,omitempty"`
+
+	// Programs that run scripts by extension, for scripts without a run
+	// bit or shebang line: the key is the extension with its dot (`.py`),
+	// the value the program and its arguments; the script path and the
+	// ISINDEX arguments are appended.
+	Interpreters map[string][]string `json:"interpreters,omitempty"`
+
+	// Extra environment variables for every script. They are applied last
+	// and so override the CGI variables. Values accept placeholders.
+	Env map[string]string `json:"env,omitempty"`
+
+	// Names of variables copied from Caddy's own environment. PATH is always
+	// copied (or set to `/usr/local/bin:/usr/bin:/bin`); nothing else is.
+	PassEnv []string `json:"pass_env,omitempty"`
+
+	// Export the Authorization header as HTTP_AUTHORIZATION, as Apache's
+	// CGIPassAuth does. Off by default, so credentials checked by Caddy are
+	// not handed to every script.
+	PassAuth bool `json:"pass_auth,omitempty"`
+
+	// Working directory of the scripts. Default: the script's own directory.
+	// Placeholders are accepted.
+	Dir string `json:"dir,omitempty"`
+
+	// Account to run scripts as, by name or numeric uid. Default: `nobody`
+	// when Caddy runs as root (as Python does), else Caddy's own account.
+	// Setting it while not running as root is an error unless it is Caddy's
+	// own account.
+	User string `json:"user,omitempty"`
+
+	// Group to run scripts as, by name or numeric gid. Default: the primary
+	// group of User.
+	Group string `json:"group,omitempty"`
+
+	// Maximum total run time of a script; the whole process group is then
+	// terminated, and a script that has not sent its headers yet is answered
+	// with 504. Default: 0, no limit.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	// Time between SIGTERM and SIGKILL when a script is terminated.
+	// Default: `5s`.
+	KillGrace caddy.Duration `json:"kill_grace,omitempty"`
+
+	// Maximum number of scripts this handler runs at once. Default: 0, no
+	// limit.
+	MaxProcs int `json:"max_procs,omitempty"`
+
+	// How long a request waits for a free slot when max_procs scripts are
+	// running before it is answered 503 with Retry-After. Default: `30s`.
+	QueueTimeout caddy.Duration `json:"queue_timeout,omitempty"`
+
+	// Largest request body without Content-Length (chunked) that is spooled
+	// to give the script a CONTENT_LENGTH; larger bodies get 413. Default:
+	// 64 MiB. Bodies with Content-Length are streamed and not limited here
+	// (use Caddy's `request_body` for that).
+	MaxRequestBody int64 `json:"max_request_body,omitempty"`
+
+	// Index file names for static directories, as pyhttp_simple's.
+	IndexNames []string `json:"index_names,omitempty"`
+
+	// Content-Type overrides for static files, as pyhttp_simple's.
+	MIMETypes map[string]string `json:"mime_types,omitempty"`
+
+	// Files to hide from static serving and listings, as pyhttp_simple's.
+	Hide []string `json:"hide,omitempty"`
+
+	logger *zap.Logger
+	static *Simple
+	host   *cgihost.Host
+}
+
+// CaddyModule returns the Caddy module information.
+func (CGI) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.pyhttp_cgi",
+		New: func() caddy.Module { return new(CGI) },
+	}
+}
+
+// Provision sets up the handler.
+func (c *CGI) Provision(ctx caddy.Context) error {
+	c.logger = ctx.Logger()
+	if c.Root == "" {
+		c.Root = "{http.vars.root}"
+	}
+	if len(c.CGIDirs) == 0 {
+		c.CGIDirs = defaultCGIDirs
+	}
+	dirs := make([]string, 0, len(c.CGIDirs))
+	for _, d := range c.CGIDirs {
+		clean, err := pypath.CleanCGIDir(d)
+		if err != nil {
+			return fmt.Errorf("cgi_dirs: %w", err)
+		}
+		dirs = append(dirs, clean)
+	}
+	c.CGIDirs = dirs
+	for ext, argv := range c.Interpreters {
+		if !strings.HasPrefix(ext, ".") || strings.ContainsRune(ext, '/') {
+			return fmt.Errorf("interpreter extension %q must start with a dot", ext)
+		}
+		if len(argv) == 0 || argv[0] == "" {
+			return fmt.Errorf("interpreter for %s: no program given", ext)
+		}
+	}
+	if c.KillGrace == 0 {
+		c.KillGrace = caddy.Duration(5 * time.Second)
+	}
+	if c.QueueTimeout == 0 {
+		c.QueueTimeout = caddy.Duration(30 * time.Second)
+	}
+	if c.MaxRequestBody == 0 {
+		c.MaxRequestBody = 64 << 20
+	}
+
+	cred, err := credential(c.User, c.Group)
+	if err != nil {
+		return err
+	}
+
+	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide}
+	if err := c.static.Provision(ctx); err != nil {
+		return err
+	}
+
+	logCreds := false
+	if app, err := ctx.AppIfConfigured("http"); err == nil {
+		// fastcgi's rule: credentials reach logs only where the server
+		// says so (log_credentials).
+		if srv, ok := app.(*caddyhttp.App); ok {
+			for _, s := range srv.Servers {
+				if s.Logs != nil && s.Logs.ShouldLogCredentials {
+					logCreds = true
+				}
+			}
+		}
+	}
+	c.host = &cgihost.Host{
+		Logger:         c.logger,
+		Timeout:        time.Duration(c.Timeout),
+		KillGrace:      time.Duration(c.KillGrace),
+		MaxProcs:       c.MaxProcs,
+		QueueTimeout:   time.Duration(c.QueueTimeout),
+		MaxRequestBody: c.MaxRequestBody,
+		Credential:     cred,
+		LogCredentials: logCreds,
+	}
+	return nil
+}
+
+// Validate rejects settings that cannot work.
+func (c *CGI) Validate() error {
+	switch {
+	case c.Timeout < 0:
+		return errors.New("timeout must not be negative")
+	case c.KillGrace < 0:
+		return errors.New("kill_grace must not be negative")
+	case c.QueueTimeout < 0:
+		return errors.New("queue_timeout must not be negative")
+	case c.MaxProcs < 0:
+		return errors.New("max_procs must not be negative")
+	case c.MaxRequestBody < 0:
+		return errors.New("max_request_body must not be negative")
+	}
+	for _, name := range c.PassEnv {
+		if name == "" || strings.ContainsAny(name, "=\x00") {
+			return fmt.Errorf("pass_env: bad variable name %q", name)
+		}
+	}
+	for name := range c.Env {
+		if name == "" || strings.ContainsAny(name, "=\x00") {
+			return fmt.Errorf("env: bad variable name %q", name)
+		}
+	}
+	return nil
+}
+
+// Cleanup terminates the scripts still running when the config is unloaded.
+// Caddy calls it after the servers' grace period, so scripts that finish
+// within the grace period are never cut short.
+func (c *CGI) Cleanup() error {
+	if c.host == nil {
+		return nil
+	}
+	return c.host.Close()
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (c *CGI) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return c.serve(w, r, next, 0)
+}
+
+// serve handles one request; redirects counts the local redirects
+// (RFC 3875 section 6.2.2) followed so far.
+func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, redirects int) error {
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	root, err := resolveRoot(repl, c.Root)
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	target := pypath.Target(r.URL)
+	rawPath, _, _ := strings.Cut(target, "?")
+
+	// is_cgi: decode and collapse first, so that no spelling of a script's
+	// URL can reach the static branch and disclose its source.
+	collapsed, err := pypath.CollapsePath(rawPath)
+	if err != nil {
+		return errBadPath(err)
+	}
+	dir, rest, ok := pypath.MatchCGIDir(collapsed, c.CGIDirs)
+	if !ok {
+		if c.Passthru {
+			return next.ServeHTTP(w, r)
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		case http.MethodPost:
+			return pyError(http.StatusNotImplemented, "Can only POST to CGI scripts", nil)
+		default:
+			return errUnsupportedMethod(r.Method)
+		}
+		if err := c.checkNotInCGIDir(root, target); err != nil {
+			return err
+		}
+		return c.static.serve(w, r, root, target)
+	}
+
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	default:
+		return errUnsupportedMethod(r.Method)
+	}
+
+	script := pypath.LocateScript(root, dir, rest)
+	info, err := os.Stat(script.File)
+	if err != nil {
+		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pyRepr(script.Name)), err)
+	}
+	if !info.Mode().IsRegular() {
+		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not a plain file (%s)", pyRepr(script.Name)), nil)
+	}
+	interpreter := c.Interpreters[filepath.Ext(script.File)]
+	if interpreter == nil && info.Mode().Perm()&0o111 == 0 {
+		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not executable (%s)", pyRepr(script.Name)), nil)
+	}
+
+	env, err := c.buildEnv(r, repl, root, script)
+	if err != nil {
+		return pyError(http.StatusBadRequest, "Bad request headers", err)
+	}
+	workDir := filepath.Dir(script.File)
+	if c.Dir != "" {
+		workDir = repl.ReplaceAll(c.Dir, "")
+	}
+	run := &cgihost.Script{
+		Path:        script.File,
+		Dir:         workDir,
+		Args:        cgihost.Argv(r.URL.RawQuery),
+		Interpreter: interpreter,
+		Env:         env,
+		NPH:         strings.HasPrefix(filepath.Base(script.File), "nph-"),
+	}
+
+	location, err := c.host.Serve(w, r, run)
+	switch {
+	case err == nil && location == "":
+		return nil
+	case err == nil:
+		return c.redirect(w, r, next, location, redirects)
+	case errors.Is(err, cgihost.ErrAborted):
+		// The status line is gone; ending the stream normally would pass a
+		// truncated body off as complete. Aborting resets the connection
+		// (HTTP/1.1) or the stream (HTTP/2), as Caddy's abort does.
+		c.logger.Warn("cgi response aborted", zap.String("script", script.File), zap.Error(err))
+		panic(http.ErrAbortHandler)
+	default:
+		if he, ok := errors.AsType[*cgihost.Error](err); ok {
+			// Not an *Error: the error page shows Python's phrase for
+			// the status.
+			return caddyhttp.Error(he.Status, err)
+		}
+		return caddyhttp.Error(http.StatusBadGateway, err)
+	}
+}
+
+// redirect serves a script's local redirect (RFC 3875 section 6.2.2) as a
+// new GET through this handler, keeping the client's headers but not the
+// body.
+func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, location string, redirects int) error {
+	if redirects >= maxLocalRedirects {
+		return pyError(http.StatusInternalServerError, "Too many local redirects",
+			fmt.Errorf("local redirect loop ending at %q", location))
+	}
+	u, err := url.ParseRequestURI(location)
+	if err != nil {
+		return pyError(http.StatusBadGateway, "Bad local redirect", err)
+	}
+	r2 := r.Clone(r.Context())
+	r2.Method = http.MethodGet
+	r2.URL = u
+	r2.RequestURI = location
+	r2.Body = http.NoBody
+	r2.ContentLength = 0
+	r2.TransferEncoding = nil
+	r2.Header.Del("Content-Length")
+	r2.Header.Del("Content-Type")
+	return c.serve(w, r2, next, redirects+1)
+}
+
+// checkNotInCGIDir refuses a static request whose file lies inside a CGI
+// directory by another name (a symbolic link elsewhere in the tree pointing
+// into cgi-bin), so a script's source never leaves the server.
+func (c *CGI) checkNotInCGIDir(root, target string) error {
+	translated, err := pypath.Translate(root, target)
+	if err != nil {
+		return errBadPath(err)
+	}
+	real, err := filepath.EvalSymlinks(strings.TrimSuffix(translated, "/"))
+	if err != nil {
+		return nil // missing files get their 404 from the static branch
+	}
+	for _, d := range c.CGIDirs {
+		cgiReal, err := filepath.EvalSymlinks(filepath.Join(root, filepath.FromSlash(d)))
+		if err != nil {
+			continue
+		}
+		if real == cgiReal || strings.HasPrefix(real, cgiReal+string(filepath.Separator)) {
+			return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
+		}
+	}
+	return nil
+}
+
+// buildEnv assembles the script's environment.
+func (c *CGI) buildEnv(r *http.Request, repl *caddy.Replacer, root string, script pypath.Script) ([]string, error) {
+	cfg := &cgihost.EnvConfig{
+		ServerSoftware: serverSoftware(),
+		DocumentRoot:   root,
+		ScriptName:     script.Name,
+		ScriptFilename: script.File,
+		PathInfo:       script.PathInfo,
+		PassAuth:       c.PassAuth,
+		PassEnv:        c.PassEnv,
+	}
+	// REQUEST_URI is what the client asked for, before rewrites.
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
+		cfg.RequestURI = orig.RequestURI
+	}
+	// Caddy's client IP honours trusted_proxies.
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		_, port, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			port = "0"
+		}
+		cfg.RemoteAddr = net.JoinHostPort(ip, port)
+	}
+	// REMOTE_USER only from an authentication Caddy performed.
+	if userID := repl.ReplaceAll("{http.auth.user.id}", ""); userID != "" {
+		cfg.RemoteUser = userID
+		cfg.AuthType = "Basic"
+		if scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && scheme != "" {
+			cfg.AuthType = scheme
+		}
+	}
+	if len(c.Env) > 0 {
+		names := make([]string, 0, len(c.Env))
+		for name := range c.Env {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			cfg.Env = append(cfg.Env, name+"="+repl.ReplaceAll(c.Env[name], ""))
+		}
+	}
+	return cgihost.BuildEnv(r, cfg)
+}
+
+// serverSoftware is SERVER_SOFTWARE.
+func serverSoftware() string {
+	v, _ := caddy.Version()
+	return "Caddy/" + strings.TrimPrefix(v, "v") + " pyhttp"
+}
+
+// credential returns the account scripts run as: the configured one, or
+// nobody when running as root, or nil (Caddy's own account).
+func credential(userName, groupName string) (*syscall.Credential, error) {
+	euid := os.Geteuid()
+	if userName == "" {
+		if euid != 0 {
+			if groupName != "" {
+				return nil, errors.New("group requires user (and running as root)")
+			}
+			return nil, nil
+		}
+		// Python's CGIHTTPRequestHandler drops to nobody when it can.
+		userName = "nobody"
+	}
+	u, err := lookupUser(userName)
+	if err != nil {
+		return nil, fmt.Errorf("user %q: %w", userName, err)
+	}
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	if groupName != "" {
+		g, err := lookupGroup(groupName)
+		if err != nil {
+			return nil, fmt.Errorf("group %q: %w", groupName, err)
+		}
+		gid, _ = strconv.ParseUint(g.Gid, 10, 32)
+	}
+	if euid != 0 {
+		if int(uid) != euid || int(gid) != os.Getegid() {
+			return nil, fmt.Errorf("running scripts as user %q requires running Caddy as root", userName)
+		}
+		return nil, nil
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// lookupUser finds an account by name or numeric uid.
+func lookupUser(s string) (*user.User, error) {
+	if _, err := strconv.ParseUint(s, 10, 32); err == nil {
+		if u, err := user.LookupId(s); err == nil {
+			return u, nil
+		}
+		// A numeric uid without a passwd entry runs with gid = uid's
+		// nothing: use the uid as its own group, as suexec-like tools do.
+		return &user.User{Uid: s, Gid: s, Username: s}, nil
+	}
+	return user.Lookup(s)
+}
+
+// lookupGroup finds a group by name or numeric gid.
+func lookupGroup(s string) (*user.Group, error) {
+	if _, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return &user.Group{Gid: s, Name: s}, nil
+	}
+	return user.LookupGroup(s)
+}
+
+// defaultCGIDirs is Python's CGIHTTPRequestHandler.cgi_directories.
+var defaultCGIDirs = []string{"/cgi-bin", "/htbin"}
+
+// maxLocalRedirects caps local redirects so that a script redirecting to
+// itself cannot loop.
+const maxLocalRedirects = 5
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*CGI)(nil)
+	_ caddy.Validator             = (*CGI)(nil)
+	_ caddy.CleanerUpper          = (*CGI)(nil)
+	_ caddyhttp.MiddlewareHandler = (*CGI)(nil)
+)

@@ -1,0 +1,141 @@
+package pyhttp
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap/buffer"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func init() {
+	caddy.RegisterModule(LogEncoder{})
+}
+
+// LogEncoder writes access log entries in the format of Python's
+// BaseHTTPRequestHandler.log_request, one line per request:
+//
+//	127.0.0.1 - - [24/Nov/2026 21:57:05] "GET /index.html HTTP/1.1" 200 -
+//
+// The client address is Caddy's client IP (trusted proxies honoured), the
+// time is local time, and control characters in the request line are
+// written as \xNN as Python 3.11 does. Entries that are not access logs are
+// written as `[time] LEVEL logger: message` followed by their fields as
+// key=value pairs. `caddy pyhttp-server` uses it; in a Caddyfile it is
+// `log { format pyhttp }`.
+type LogEncoder struct {
+	// The fields added with zap's With (Caddy adds the request that way).
+	*zapcore.MapObjectEncoder `json:"-"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (LogEncoder) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "caddy.logging.encoders.pyhttp",
+		New: func() caddy.Module { return new(LogEncoder) },
+	}
+}
+
+// Provision sets up the encoder.
+func (e *LogEncoder) Provision(_ caddy.Context) error {
+	e.MapObjectEncoder = zapcore.NewMapObjectEncoder()
+	return nil
+}
+
+// UnmarshalCaddyfile sets up the encoder from Caddyfile tokens. Syntax:
+//
+//	pyhttp
+//
+// It takes no options.
+func (e *LogEncoder) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume encoder name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	if d.NextBlock(d.Nesting()) {
+		return d.Errf("unknown subdirective '%s'", d.Val())
+	}
+	return nil
+}
+
+// Clone implements zapcore.Encoder.
+func (e LogEncoder) Clone() zapcore.Encoder {
+	return LogEncoder{MapObjectEncoder: e.clone()}
+}
+
+// clone copies the fields collected so far.
+func (e LogEncoder) clone() *zapcore.MapObjectEncoder {
+	m := zapcore.NewMapObjectEncoder()
+	if e.MapObjectEncoder != nil {
+		maps.Copy(m.Fields, e.Fields)
+	}
+	return m
+}
+
+// EncodeEntry implements zapcore.Encoder.
+func (e LogEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buffer.Buffer, error) {
+	m := e.clone()
+	for _, f := range fields {
+		f.AddTo(m)
+	}
+	buf := bufferPool.Get()
+	req, isAccess := m.Fields["request"].(map[string]any)
+	if isAccess && strings.HasPrefix(ent.LoggerName, "http.log.access") {
+		client := str(req["client_ip"])
+		if client == "" {
+			client = str(req["remote_ip"])
+		}
+		fmt.Fprintf(buf, "%s - - [%s] \"%s %s %s\" %v -\n",
+			client, ent.Time.Local().Format(pyLogTime),
+			escapeLog(str(req["method"])), escapeLog(str(req["uri"])), escapeLog(str(req["proto"])),
+			m.Fields["status"])
+		return buf, nil
+	}
+	fmt.Fprintf(buf, "[%s] %s %s: %s", ent.Time.Local().Format(pyLogTime), ent.Level.CapitalString(), ent.LoggerName, escapeLog(ent.Message))
+	for _, k := range slices.Sorted(maps.Keys(m.Fields)) {
+		fmt.Fprintf(buf, " %s=%s", k, escapeLog(fmt.Sprint(m.Fields[k])))
+	}
+	buf.AppendByte('\n')
+	return buf, nil
+}
+
+// str returns v as a string if it is one.
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// escapeLog is log_message's control-character translation (Python 3.11):
+// C0, DEL and C1 controls become \xNN and backslash is doubled, so a
+// request cannot forge log lines.
+func escapeLog(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// pyLogTime is log_date_time_string's layout: "24/Nov/2026 21:57:05".
+const pyLogTime = "02/Jan/2006 15:04:05"
+
+var bufferPool = buffer.NewPool()
+
+// Interface guards
+var (
+	_ zapcore.Encoder       = (*LogEncoder)(nil)
+	_ caddy.Provisioner     = (*LogEncoder)(nil)
+	_ caddyfile.Unmarshaler = (*LogEncoder)(nil)
+)

@@ -1,0 +1,299 @@
+package pyhttp
+
+import (
+	"bufio"
+	"errors"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/httpdate"
+	"github.com/pyhttp/caddy-pyhttp/internal/listing"
+	"github.com/pyhttp/caddy-pyhttp/internal/mimetypes"
+	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
+)
+
+func init() {
+	caddy.RegisterModule(Simple{})
+}
+
+// Simple is Python's SimpleHTTPRequestHandler (`python -m http.server`) as a
+// Caddy handler. For the same directory tree it answers every request the
+// way Python 3.11–3.13 does, where clients can see it:
+//
+//   - Paths map to files with Python's translate_path: the query and fragment
+//     are ignored, the path is percent-decoded (`%2F` is a separator, `+` is
+//     not a space), `..` can never climb above the root, and leading `//` are
+//     collapsed first so no redirect is ever scheme-relative.
+//   - A directory requested without a trailing slash gets a 301 to the same
+//     path (encoded as sent) plus `/`, keeping the query, with
+//     `Content-Length: 0` and no body.
+//   - A directory is served by its first index file (`index.html`, then
+//     `index.htm`), or else by Python's directory listing, byte for byte:
+//     sorted by Python's `str.lower()`, `/` after directories, `@` after
+//     symbolic links, hrefs quoted as `urllib.parse.quote` quotes them. The
+//     title leaves out the query, as Python 3.14 does. With
+//     `Accept: application/json` the listing is a JSON array of objects with
+//     `name`, `url`, `is_dir`, `is_symlink`, `size` and `mod_time`.
+//   - Content-Type comes from an embedded copy of Python 3.13's MIME table
+//     with Debian's /etc/mime.types and http.server's overrides (the same on
+//     every host, never with a charset); unknown types are
+//     `application/octet-stream`, and `x.tar.gz` is `application/gzip` without
+//     Content-Encoding.
+//   - `If-Modified-Since` gives 304 exactly when Python gives it (whole
+//     seconds, UTC dates only, ignored when `If-None-Match` is present).
+//   - A missing or unreadable file, or a file requested with a trailing
+//     slash, is 404 `File not found`; methods other than GET and HEAD are
+//     501 `Unsupported method ('PUT')`. These are returned as Caddy errors:
+//     add `handle_errors { pyhttp_error_page }` for Python's error page.
+//
+// Beyond Python: a `Range` request on a file gets a 206 (`If-Range`
+// honoured), files are sent with sendfile(2), `hide` keeps files out of
+// listings and answers (the Caddyfile is hidden automatically), and HTTPS,
+// HTTP/2 and HTTP/3 come from Caddy. Go's HTTP server cannot send Python's
+// custom reason phrases (`404 File not found`); the status codes are the same.
+type Simple struct {
+	// The root of the tree to serve. Default is `{http.vars.root}` (set by
+	// the `root` directive) if set, or the current working directory
+	// otherwise. Placeholders are accepted.
+	//
+	// ⚠️ As in Python, symbolic links inside the root are followed wherever
+	// they point.
+	Root string `json:"root,omitempty"`
+
+	// Index file names tried in order for a directory. Default is
+	// `["index.html", "index.htm"]`, Python's index_pages.
+	IndexNames []string `json:"index_names,omitempty"`
+
+	// Content-Type overrides by extension, checked before the built-in
+	// table, e.g. `{".wasm": "application/wasm"}`. Keys start with a dot;
+	// matching is exact first, then lower-cased, as Python's extensions_map.
+	MIMETypes map[string]string `json:"mime_types,omitempty"`
+
+	// Files and directories to hide: they are left out of listings and
+	// answered with 404 as if absent. Each entry is a glob matched against
+	// every path component when it contains no path separator, or against the
+	// whole absolute path (and as a prefix) when it does, as with
+	// file_server's `hide`. The Caddyfile is added automatically when the
+	// handler comes from a Caddyfile.
+	Hide []string `json:"hide,omitempty"`
+
+	logger *zap.Logger
+	mime   *mimetypes.Table
+	hide   []string
+}
+
+// CaddyModule returns the Caddy module information.
+func (Simple) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.pyhttp_simple",
+		New: func() caddy.Module { return new(Simple) },
+	}
+}
+
+// Provision sets up the handler.
+func (s *Simple) Provision(ctx caddy.Context) error {
+	s.logger = ctx.Logger()
+	if s.Root == "" {
+		s.Root = "{http.vars.root}"
+	}
+	if len(s.IndexNames) == 0 {
+		s.IndexNames = defaultIndexNames
+	}
+	for _, name := range s.IndexNames {
+		if name == "" || strings.ContainsRune(name, '/') {
+			return errors.New("index names must be plain file names")
+		}
+	}
+	table, err := mimetypes.New(s.MIMETypes)
+	if err != nil {
+		return err
+	}
+	s.mime = table
+	s.hide, err = absHide(s.Hide)
+	return err
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (s *Simple) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	// BaseHTTPRequestHandler dispatches on the exact method token, so
+	// "get" is as unsupported as "PUT".
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return errUnsupportedMethod(r.Method)
+	}
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	root, err := resolveRoot(repl, s.Root)
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	return s.serve(w, r, root, pypath.Target(r.URL))
+}
+
+// serve is send_head plus do_GET/do_HEAD for the target (Python's
+// self.path) under root. pyhttp_cgi calls it for the paths that are not
+// scripts.
+func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target string) error {
+	translated, err := pypath.Translate(root, target)
+	if err != nil {
+		return errBadPath(err)
+	}
+	name := translated
+	trailingSlash := len(name) > 1 && strings.HasSuffix(name, "/")
+	if trailingSlash {
+		name = name[:len(name)-1]
+	}
+	if fileHidden(name, s.hide) {
+		return errFileNotFound(nil)
+	}
+
+	// os.Stat follows symbolic links, as os.path.isdir does.
+	if info, err := os.Stat(name); err == nil && info.IsDir() {
+		if location, ok := pypath.DirRedirect(target); ok {
+			if c := s.logger.Check(zapcore.DebugLevel, "redirecting to directory with trailing slash"); c != nil {
+				c.Write(zap.String("request_path", r.URL.Path), zap.String("location", location))
+			}
+			w.Header().Set("Location", location)
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusMovedPermanently)
+			return nil
+		}
+		for _, index := range s.IndexNames {
+			indexPath := filepath.Join(name, index)
+			// os.path.isfile: a directory or broken link named index.html
+			// is skipped and the next name tried.
+			if fi, err := os.Stat(indexPath); err == nil && fi.Mode().IsRegular() && !fileHidden(indexPath, s.hide) {
+				return s.serveFile(w, r, indexPath)
+			}
+		}
+		return s.serveListing(w, r, name, target)
+	}
+	if trailingSlash {
+		// send_head: "path ends with / but is not a directory".
+		return errFileNotFound(nil)
+	}
+	return s.serveFile(w, r, name)
+}
+
+// serveFile sends one regular file: Python's headers and If-Modified-Since
+// rule, plus Range support and sendfile through http.ServeContent.
+func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return errFileNotFound(err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return errFileNotFound(err)
+	}
+	if !info.Mode().IsRegular() {
+		// Python would open a FIFO or device and block or stream it
+		// forever; only regular files are content.
+		return errFileNotFound(&fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")})
+	}
+
+	if httpdate.NotModified(r.Header, info.ModTime()) {
+		// Python's 304 carries no entity headers at all.
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", s.mime.TypeByName(name))
+	// Set even for an mtime at the Unix epoch, which ServeContent would
+	// leave out; Python always sends it.
+	h.Set("Last-Modified", info.ModTime().UTC().Format(http.TimeFormat))
+
+	// Python ignores every precondition but If-Modified-Since (decided
+	// above); ServeContent must not apply its own ETag-less rules to them
+	// (If-None-Match: * would give 304, If-Match 412). Range and If-Range
+	// are kept: they are ours, beyond Python.
+	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" ||
+		r.Header.Get("If-Modified-Since") != "" || r.Header.Get("If-Unmodified-Since") != "" {
+		r = r.Clone(r.Context())
+		for _, k := range []string{"If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+			r.Header.Del(k)
+		}
+	}
+	// *os.File lets ServeContent's copy reach the connection's ReadFrom,
+	// which uses sendfile(2).
+	http.ServeContent(w, r, "", info.ModTime(), f)
+	return nil
+}
+
+// serveListing is list_directory, plus the JSON form.
+func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, dir, target string) error {
+	wantJSON := acceptsJSON(r.Header.Get("Accept"))
+	opts := listing.Options{Stat: wantJSON}
+	if len(s.hide) > 0 {
+		opts.Hide = func(name string) bool { return fileHidden(filepath.Join(dir, name), s.hide) }
+	}
+	entries, err := listing.Read(dir, opts)
+	if err != nil {
+		return pyError(http.StatusNotFound, "No permission to list directory", err)
+	}
+
+	h := w.Header()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if wantJSON {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodHead {
+			return nil
+		}
+		if err := listing.WriteJSON(bw, entries); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+
+	title := pypath.ListingTitle(target)
+	h.Set("Content-Type", listing.ContentType)
+	h.Set("Content-Length", itoa(listing.HTMLLength(title, entries)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	if err := listing.WriteHTML(bw, title, entries); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// acceptsJSON reports whether the Accept header asks for application/json
+// with a non-zero quality. Clients such as wget, pip and browsers send
+// `*/*` or text/html and get Python's HTML.
+func acceptsJSON(accept string) bool {
+	if accept == "" {
+		return false
+	}
+	for part := range strings.SplitSeq(accept, ",") {
+		mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || mediaType != "application/json" {
+			continue
+		}
+		if q, ok := params["q"]; ok && strings.Trim(q, "0.") == "" {
+			continue // q=0 means "not acceptable"
+		}
+		return true
+	}
+	return false
+}
+
+// defaultIndexNames is Python's SimpleHTTPRequestHandler.index_pages.
+var defaultIndexNames = []string{"index.html", "index.htm"}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Simple)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Simple)(nil)
+)
