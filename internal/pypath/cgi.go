@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -114,7 +115,8 @@ type Script struct {
 //     Python, /cgi-bin/%252e%252e%252fx decodes to /cgi-bin/%2e%2e%2fx in
 //     is_cgi and then to /cgi-bin/../x, running root/x outside every CGI
 //     directory. Like translate_path, the join stops at the first '#', so
-//     "/cgi-bin/x.sh#f" runs x.sh with SCRIPT_NAME "/cgi-bin/x.sh#f".
+//     "/cgi-bin/x.sh#f" runs x.sh with SCRIPT_NAME "/cgi-bin/x.sh#f", but a
+//     "." or ".." that the cut leaves behind is dropped, not resolved.
 //
 // rest must come from a collapsed path (no ".", ".." or empty segments);
 // then File is root+Dir or lies under root+Dir+"/".
@@ -143,10 +145,21 @@ func LocateScript(root, dir, rest string) Script {
 }
 
 // scriptPath maps a decoded CGI URL path onto root without decoding it again,
-// cutting at the first '#' as translate_path would.
+// cutting at the first '#' as translate_path would. The cut can leave a last
+// word "." or ".." ("/cgi-bin/..#x"), which translate_path's normpath would
+// resolve to a directory above the CGI directory. Python then answers 403
+// "not a plain file" for that directory; dropping the word instead yields
+// the CGI directory (or a directory under it) and the same 403, without the
+// path ever leaving the CGI directory.
 func scriptPath(root, decoded string) string {
 	decoded, _, _ = strings.Cut(decoded, "#")
-	return joinUnder(root, decoded)
+	words := []string{root}
+	for w := range strings.SplitSeq(decoded, "/") {
+		if w != "" && w != "." && w != ".." {
+			words = append(words, w)
+		}
+	}
+	return filepath.Join(words...)
 }
 
 // CleanCGIDir validates and normalises a configured CGI directory (the

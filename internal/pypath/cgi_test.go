@@ -175,6 +175,10 @@ func TestLocateScript(t *testing.T) {
 		{"walked dir with trailing slash", "/cgi-bin/sub/", Script{"/cgi-bin", "/cgi-bin/sub/", "cgi-bin/sub", ""}},
 		{"nested cgi dir", "/a/cgi/s/x", Script{"/a/cgi", "/a/cgi/s", "a/cgi/s", "/x"}},
 		{"hash cut for file only", "/cgi-bin/x.sh#f", Script{"/cgi-bin", "/cgi-bin/x.sh#f", "cgi-bin/x.sh", ""}},
+		// Python resolves the ".." left by the '#' cut to root, a directory
+		// outside the CGI directory; both answers are 403 "not a plain file".
+		{"dotdot left by hash cut stays inside", "/cgi-bin/..#x", Script{"/cgi-bin", "/cgi-bin/..#x", "cgi-bin", ""}},
+		{"walk through dotdot-hash stays inside", "/cgi-bin/sub/..#/x.sh", Script{"/cgi-bin", "/cgi-bin/sub/..#/x.sh", "cgi-bin/sub", ""}},
 		{"question mark is part of name", "/cgi-bin/x.sh%3Fq=/p", Script{"/cgi-bin", "/cgi-bin/x.sh?q=", "cgi-bin/x.sh?q=", "/p"}},
 		// Python decodes the script name again and would run root/secret.sh.
 		{"double-encoded dotdot stays inside", "/cgi-bin/%252e%252e%252fsecret.sh", Script{"/cgi-bin", "/cgi-bin/%2e%2e%2fsecret.sh", "cgi-bin/%2e%2e%2fsecret.sh", ""}},
