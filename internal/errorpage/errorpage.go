@@ -4,7 +4,8 @@
 // Python's http.HTTPStatus gives each status code.
 //
 // The status table is generated from CPython 3.11 (gen.py), the reference
-// version of the project; 3.13 renamed a few phrases such as 413 and 422.
+// version of the project; 3.13 renamed the phrases of 413, 414, 416 and 422
+// (414 is "URI Too Long" there).
 package errorpage
 
 //go:generate sh -c "$(pyenv root)/versions/3.11.7/bin/python3 gen.py"

@@ -6,7 +6,7 @@ Run with CPython 3.11 from this directory (go generate does this):
 
 BaseHTTPRequestHandler.responses is built from HTTPStatus.__members__ and
 send_error takes the default message and explanation from it. 3.13 renamed
-some phrases (413 "Content Too Large", 422 "Unprocessable Content"), so the
+the phrases of 413, 414, 416 and 422 (414 "URI Too Long"), so the
 interpreter version is pinned.
 """
 

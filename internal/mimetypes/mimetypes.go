@@ -157,7 +157,9 @@ func splitext(name string) (base, ext string) {
 // bytes that are not UTF-8 stay as they are (Python keeps the lone
 // surrogates), U+0130 becomes "i" + U+0307 (Python's full case mapping, where
 // Go's unicode.ToLower gives plain "i"), and every other rune uses the simple
-// mapping, which is what Python applies for all of them.
+// mapping, which is what Python applies for all of them. Python's final-sigma
+// rule (Σ at the end of a word becomes ς) is not modelled; it can only matter
+// for a user override whose key is Greek, as the built-in keys are ASCII.
 func pyLower(s string) string {
 	ascii := true
 	for i := range len(s) {
