@@ -56,9 +56,14 @@ var (
 // Scheme and host of an absolute-form request are not part of the result,
 // although Python keeps them in self.path; mapping "http:" and the host name
 // onto directories under the root helps nobody.
+//
+// A RawPath that no longer decodes to u.Path (a middleware rewrote Path and
+// left RawPath stale) is ignored in favour of u.EscapedPath(). u.EscapedPath
+// alone is not enough: it also discards a RawPath holding a raw '#' or raw
+// non-ASCII bytes, which Python would see as sent.
 func Target(u *url.URL) string {
 	p := u.RawPath
-	if p == "" {
+	if p == "" || Unquote(p) != u.Path {
 		p = u.EscapedPath()
 	}
 	if u.RawQuery != "" || u.ForceQuery {

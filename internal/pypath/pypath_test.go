@@ -51,6 +51,20 @@ func TestTarget(t *testing.T) {
 	}
 }
 
+// TestTargetStaleRawPath proves a RawPath left behind by a rewrite of Path
+// does not resurrect the old path.
+func TestTargetStaleRawPath(t *testing.T) {
+	t.Parallel()
+	u, err := url.ParseRequestURI("/old%2fname?q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/new name"
+	if got, want := Target(u), "/new%20name?q"; got != want {
+		t.Errorf("Target got %q, want %q", got, want)
+	}
+}
+
 // TestTargetThroughServer proves that a real net/http server hands Target
 // the '#', the escapes and the raw bytes that the client put on the wire.
 func TestTargetThroughServer(t *testing.T) {
