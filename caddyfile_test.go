@@ -1,0 +1,244 @@
+package pyhttp
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestSimpleUnmarshalCaddyfile(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		input   string
+		want    Simple
+		wantErr string
+	}{
+		{name: "bare", input: `pyhttp_simple`, want: Simple{}},
+		{
+			name: "all subdirectives",
+			input: `pyhttp_simple {
+				root /srv/www
+				index default.html index.html
+				mime .wasm application/wasm
+				mime .MD text/markdown
+				hide .git *.bak
+				hide /srv/www/private
+			}`,
+			want: Simple{
+				Root:       "/srv/www",
+				IndexNames: []string{"default.html", "index.html"},
+				MIMETypes:  map[string]string{".wasm": "application/wasm", ".MD": "text/markdown"},
+				Hide:       []string{".git", "*.bak", "/srv/www/private"},
+			},
+		},
+		{name: "inline argument", input: `pyhttp_simple browse`, wantErr: "wrong argument count"},
+		{name: "unknown subdirective", input: "pyhttp_simple {\n browse\n}", wantErr: "unknown subdirective 'browse'"},
+		{name: "root without path", input: "pyhttp_simple {\n root\n}", wantErr: "wrong argument count"},
+		{name: "root with two paths", input: "pyhttp_simple {\n root /a /b\n}", wantErr: "wrong argument count"},
+		{name: "root twice", input: "pyhttp_simple {\n root /a\n root /b\n}", wantErr: "root already specified"},
+		{name: "index without names", input: "pyhttp_simple {\n index\n}", wantErr: "wrong argument count"},
+		{name: "index with a slash", input: "pyhttp_simple {\n index a/index.html\n}", wantErr: "must not contain '/'"},
+		{name: "mime one argument", input: "pyhttp_simple {\n mime .wasm\n}", wantErr: "wrong argument count"},
+		{name: "mime three arguments", input: "pyhttp_simple {\n mime .wasm application/wasm extra\n}", wantErr: "wrong argument count"},
+		{name: "mime extension without dot", input: "pyhttp_simple {\n mime wasm application/wasm\n}", wantErr: "bad mime extension wasm"},
+		{name: "mime bad type", input: "pyhttp_simple {\n mime .wasm wasm\n}", wantErr: "bad mime type wasm"},
+		{name: "mime twice for one extension", input: "pyhttp_simple {\n mime .x a/b\n mime .x c/d\n}", wantErr: "already specified"},
+		{name: "hide without globs", input: "pyhttp_simple {\n hide\n}", wantErr: "wrong argument count"},
+		{name: "hide bad glob", input: "pyhttp_simple {\n hide [\n}", wantErr: "bad hide pattern"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got Simple
+			err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			checkUnmarshal(t, err, tc.wantErr, got, tc.want)
+		})
+	}
+}
+
+func TestCGIUnmarshalCaddyfile(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		input   string
+		want    CGI
+		wantErr string
+	}{
+		{name: "bare", input: `pyhttp_cgi`, want: CGI{}},
+		{
+			name: "all subdirectives",
+			input: `pyhttp_cgi {
+				root /srv/www
+				cgi_dirs /cgi-bin /app/scripts
+				passthru
+				interpreter .py /usr/bin/python3 -u
+				interpreter .pl perl
+				env APP_MODE production
+				env SITE {host}
+				pass_env LANG
+				pass_env TZ LC_ALL
+				pass_auth
+				dir /srv/work
+				user www-data staff
+				timeout 30s
+				kill_grace 2s
+				max_procs 8
+				queue_timeout 1m
+				max_request_body 10MiB
+				index main.html
+				mime .cgi text/plain
+				hide *.orig
+			}`,
+			want: CGI{
+				Root:           "/srv/www",
+				CGIDirs:        []string{"/cgi-bin", "/app/scripts"},
+				Passthru:       true,
+				Interpreters:   map[string][]string{".py": {"/usr/bin/python3", "-u"}, ".pl": {"perl"}},
+				Env:            map[string]string{"APP_MODE": "production", "SITE": "{host}"},
+				PassEnv:        []string{"LANG", "TZ", "LC_ALL"},
+				PassAuth:       true,
+				Dir:            "/srv/work",
+				User:           "www-data",
+				Group:          "staff",
+				Timeout:        caddy.Duration(30 * time.Second),
+				KillGrace:      caddy.Duration(2 * time.Second),
+				MaxProcs:       8,
+				QueueTimeout:   caddy.Duration(time.Minute),
+				MaxRequestBody: 10 << 20,
+				IndexNames:     []string{"main.html"},
+				MIMETypes:      map[string]string{".cgi": "text/plain"},
+				Hide:           []string{"*.orig"},
+			},
+		},
+		{name: "user without group", input: "pyhttp_cgi {\n user 33\n}", want: CGI{User: "33"}},
+		{name: "inline argument", input: `pyhttp_cgi /cgi-bin`, wantErr: "wrong argument count"},
+		{name: "unknown subdirective", input: "pyhttp_cgi {\n script_dir /x\n}", wantErr: "unknown subdirective 'script_dir'"},
+		{name: "passthru with argument", input: "pyhttp_cgi {\n passthru yes\n}", wantErr: "wrong argument count"},
+		{name: "pass_auth with argument", input: "pyhttp_cgi {\n pass_auth on\n}", wantErr: "wrong argument count"},
+		{name: "cgi_dirs empty", input: "pyhttp_cgi {\n cgi_dirs\n}", wantErr: "wrong argument count"},
+		{name: "cgi_dirs twice", input: "pyhttp_cgi {\n cgi_dirs /a\n cgi_dirs /b\n}", wantErr: "cgi_dirs already specified"},
+		{name: "interpreter without program", input: "pyhttp_cgi {\n interpreter .py\n}", wantErr: "wrong argument count"},
+		{name: "interpreter extension without dot", input: "pyhttp_cgi {\n interpreter py python3\n}", wantErr: "must start with a dot"},
+		{name: "interpreter twice", input: "pyhttp_cgi {\n interpreter .py a\n interpreter .py b\n}", wantErr: "already specified"},
+		{name: "env one argument", input: "pyhttp_cgi {\n env A\n}", wantErr: "wrong argument count"},
+		{name: "env three arguments", input: "pyhttp_cgi {\n env A b c\n}", wantErr: "wrong argument count"},
+		{name: "env twice", input: "pyhttp_cgi {\n env A b\n env A c\n}", wantErr: "env A already specified"},
+		{name: "pass_env empty", input: "pyhttp_cgi {\n pass_env\n}", wantErr: "wrong argument count"},
+		{name: "user empty", input: "pyhttp_cgi {\n user\n}", wantErr: "wrong argument count"},
+		{name: "user three arguments", input: "pyhttp_cgi {\n user a b c\n}", wantErr: "wrong argument count"},
+		{name: "timeout bad duration", input: "pyhttp_cgi {\n timeout soon\n}", wantErr: "bad timeout value soon"},
+		{name: "timeout negative", input: "pyhttp_cgi {\n timeout -1s\n}", wantErr: "must not be negative"},
+		{name: "timeout missing", input: "pyhttp_cgi {\n timeout\n}", wantErr: "wrong argument count"},
+		{name: "timeout twice", input: "pyhttp_cgi {\n timeout 1s\n timeout 2s\n}", wantErr: "timeout already specified"},
+		{name: "kill_grace bad", input: "pyhttp_cgi {\n kill_grace 5\n}", wantErr: "bad kill_grace value 5"},
+		{name: "queue_timeout bad", input: "pyhttp_cgi {\n queue_timeout x\n}", wantErr: "bad queue_timeout value x"},
+		{name: "max_procs not a number", input: "pyhttp_cgi {\n max_procs many\n}", wantErr: "bad max_procs value many"},
+		{name: "max_procs negative", input: "pyhttp_cgi {\n max_procs -2\n}", wantErr: "bad max_procs value -2"},
+		{name: "max_procs two arguments", input: "pyhttp_cgi {\n max_procs 1 2\n}", wantErr: "wrong argument count"},
+		{name: "max_request_body bad unit", input: "pyhttp_cgi {\n max_request_body 10XB\n}", wantErr: "bad max_request_body value 10XB"},
+		{name: "max_request_body not a size", input: "pyhttp_cgi {\n max_request_body lots\n}", wantErr: "bad max_request_body value lots"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got CGI
+			err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			checkUnmarshal(t, err, tc.wantErr, got, tc.want)
+		})
+	}
+}
+
+func TestErrorPageUnmarshalCaddyfile(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		input   string
+		want    ErrorPage
+		wantErr string
+	}{
+		{name: "bare", input: `pyhttp_error_page`, want: ErrorPage{}},
+		{name: "inline status", input: `pyhttp_error_page 404`, want: ErrorPage{StatusCode: "404"}},
+		{name: "placeholder status", input: `pyhttp_error_page {http.error.status_code}`, want: ErrorPage{StatusCode: "{http.error.status_code}"}},
+		{
+			name:  "block",
+			input: "pyhttp_error_page {\n status 503\n message \"Down for maintenance\"\n explain {vars.why}\n}",
+			want:  ErrorPage{StatusCode: "503", Message: "Down for maintenance", Explain: "{vars.why}"},
+		},
+		{name: "two inline arguments", input: `pyhttp_error_page 404 500`, wantErr: "wrong argument count"},
+		{name: "bad inline status", input: `pyhttp_error_page teapot`, wantErr: "status code must be a number"},
+		{name: "status out of range", input: "pyhttp_error_page {\n status 1000\n}", wantErr: "status code must be a number"},
+		{name: "status twice", input: "pyhttp_error_page 404 {\n status 500\n}", wantErr: "status already specified"},
+		{name: "message without text", input: "pyhttp_error_page {\n message\n}", wantErr: "wrong argument count"},
+		{name: "unknown subdirective", input: "pyhttp_error_page {\n body x\n}", wantErr: "unknown subdirective 'body'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got ErrorPage
+			err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			checkUnmarshal(t, err, tc.wantErr, got, tc.want)
+		})
+	}
+}
+
+func TestLogEncoderUnmarshalCaddyfile(t *testing.T) {
+	var e LogEncoder
+	if err := e.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`pyhttp`)); err != nil {
+		t.Errorf("bare: got error %v", err)
+	}
+	if err := e.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`pyhttp extra`)); err == nil {
+		t.Error("argument: got no error")
+	}
+}
+
+func checkUnmarshal[T any](t *testing.T, err error, wantErr string, got, want T) {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("got error %v, want one containing %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{in: "0", want: 0},
+		{in: "1024", want: 1024},
+		{in: "10B", want: 10},
+		{in: "64MiB", want: 64 << 20},
+		{in: "64mib", want: 64 << 20},
+		{in: "1MB", want: 1000000},
+		{in: "2k", want: 2000},
+		{in: "3KiB", want: 3072},
+		{in: "1GiB", want: 1 << 30},
+		{in: "1G", want: 1000000000},
+		{in: "", wantErr: true},
+		{in: "MB", wantErr: true},
+		{in: "-1", wantErr: true},
+		{in: "1.5MB", wantErr: true},
+		{in: "10TB", wantErr: true},
+		{in: "99999999999999999999", wantErr: true},
+		{in: "9999999999999GiB", wantErr: true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseSize(tc.in)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("parseSize(%q) error = %v, want error %v", tc.in, err, tc.wantErr)
+			}
+			if got != tc.want {
+				t.Errorf("parseSize(%q) = %d, want %d", tc.in, got, tc.want)
+			}
+		})
+	}
+}
