@@ -204,8 +204,9 @@ func (o *serverOptions) config() (*caddy.Config, error) {
 		AppsRaw: apps,
 		Logging: &caddy.Logging{Logs: map[string]*caddy.CustomLog{
 			// Python prints nothing but its banner and the requests;
-			// Caddy's own start-up chatter stays below WARN.
-			"default": {BaseLog: caddy.BaseLog{Level: "WARN"}, Exclude: []string{"http.log.access." + accessLoggerName}},
+			// Caddy's own start-up chatter (admin disabled, no HTTP/2
+			// without TLS) stays quiet.
+			"default": {BaseLog: caddy.BaseLog{Level: "ERROR"}, Exclude: []string{"http.log.access." + accessLoggerName}},
 		}},
 	}
 	if o.accessLog {
