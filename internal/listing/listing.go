@@ -7,6 +7,11 @@
 // symlinks, HTMLLength computes the exact Content-Length in a pass over the
 // entries, and WriteHTML streams the document, so memory is the names plus a
 // fixed amount per entry.
+//
+// Names are raw bytes as the directory holds them; everything Python does
+// on the surrogateescape-decoded str (Lower for sorting, Quote for hrefs,
+// Escape for labels, DecodeTitle for the heading) is reproduced on those
+// bytes, so undecodable names list exactly as Python lists them.
 package listing
 
 import (
