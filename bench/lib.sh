@@ -109,15 +109,17 @@ stop_server() {
 	PIDS=("${keep[@]}")
 }
 
-# caddyfile FILE PORT BODY: write a Caddyfile serving BODY on 127.0.0.1:PORT
-# with the admin endpoint, automatic HTTPS and config persistence off, and
-# no access log (Caddy logs no requests unless a log directive asks).
+# caddyfile FILE PORT BODY [GLOBAL]: write a Caddyfile serving BODY on
+# 127.0.0.1:PORT with the admin endpoint, automatic HTTPS and config
+# persistence off, and no access log (Caddy logs no requests unless a log
+# directive asks); GLOBAL is added to the global options.
 caddyfile() {
 	cat >"$1" <<CF
 {
 	admin off
 	auto_https off
 	persist_config off
+${4:-}
 }
 
 http://:$2 {

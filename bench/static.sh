@@ -13,6 +13,14 @@
 #   pyhttp_simple      our handler (Caddyfile, admin off, no access log)
 #   file-server        caddy file-server --no-compress, the same binary
 #   net-http           bench/gofs.go, net/http.FileServer, for reference
+#   pyhttp_simple-noidle  pyhttp_simple with Caddy's write idle timeout off
+#                      (servers { timeouts { write_idle -1s } }): a
+#                      diagnostic, not a configuration to ship. Caddy's
+#                      IdleTimeoutWriter re-wraps the body reader in an
+#                      io.LimitReader per 64 KiB chunk, and over the one
+#                      http.ServeContent's io.CopyN already made net's
+#                      sendFile finds no *os.File and falls back to a 32 KiB
+#                      read/write copy; without the wrapper sendfile is used.
 #
 # Environment: ROUNDS (default 3), DURATION (default 10s), CONNS (default
 # 64), REPS (default 5), BENCH_PORT (default 18200), BENCH_OUT.
@@ -39,11 +47,12 @@ RES=$OUT/static
 rm -rf "$RES"
 mkdir -p "$RES"
 
-NAMES=(pyhttp_simple file-server net-http)
+NAMES=(pyhttp_simple file-server net-http pyhttp_simple-noidle)
 declare -A PORTOF PIDOF
 PORTOF[pyhttp_simple]=$PORT
 PORTOF[file-server]=$((PORT + 1))
 PORTOF[net-http]=$((PORT + 2))
+PORTOF[pyhttp_simple-noidle]=$((PORT + 3))
 
 caddyfile "$RES/Caddyfile" "${PORTOF[pyhttp_simple]}" "	root * $TREE
 	pyhttp_simple"
@@ -54,6 +63,14 @@ start_server file-server "${PORTOF[file-server]}" "$BIN" file-server \
 PIDOF[file-server]=$SERVER_PID
 start_server net-http "${PORTOF[net-http]}" "$OUT/gofs" "127.0.0.1:${PORTOF[net-http]}" "$TREE"
 PIDOF[net-http]=$SERVER_PID
+caddyfile "$RES/Caddyfile.noidle" "${PORTOF[pyhttp_simple-noidle]}" "	root * $TREE
+	pyhttp_simple" "	servers {
+		timeouts {
+			write_idle -1s
+		}
+	}"
+start_server pyhttp_simple-noidle "${PORTOF[pyhttp_simple-noidle]}" "$BIN" run --config "$RES/Caddyfile.noidle" --adapter caddyfile
+PIDOF[pyhttp_simple-noidle]=$SERVER_PID
 
 # Every server must serve the same bytes before it is timed.
 for name in "${NAMES[@]}"; do
