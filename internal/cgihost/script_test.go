@@ -47,7 +47,9 @@ func runTestScript(mode string) int {
 		}
 		cwd, _ := os.Getwd()
 		groups, _ := syscall.Getgroups()
-		fmt.Fprintf(out, "ARGV=%q\nCWD=%s\nUID=%d\nGID=%d\nGROUPS=%v\n", os.Args, cwd, os.Getuid(), os.Getgid(), groups)
+		pipeSize, _, _ := syscall.Syscall(syscall.SYS_FCNTL, 1, syscall.F_GETPIPE_SZ, 0)
+		fmt.Fprintf(out, "ARGV=%q\nCWD=%s\nUID=%d\nGID=%d\nGROUPS=%v\nSTDOUT_PIPE_SIZE=%d\n",
+			os.Args, cwd, os.Getuid(), os.Getgid(), groups, pipeSize)
 	case "status":
 		header("Status: 404 Not Found", "Content-Type: text/plain", "X-Script: yes")
 		fmt.Fprint(out, "missing")
