@@ -256,7 +256,12 @@ func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, dir, targe
 		return bw.Flush()
 	}
 
-	title := pypath.ListingTitle(target)
+	title, err := listing.DecodeTitle(pypath.ListingPath(target))
+	if err != nil {
+		// Python raises while encoding such a title and drops the
+		// connection.
+		return errBadPath(err)
+	}
 	h.Set("Content-Type", listing.ContentType)
 	h.Set("Content-Length", itoa(listing.HTMLLength(title, entries)))
 	w.WriteHeader(http.StatusOK)

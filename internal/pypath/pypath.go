@@ -252,13 +252,12 @@ func DirRedirect(target string) (string, bool) {
 	return loc, true
 }
 
-// ListingTitle is the text after "Directory listing for " before HTML
-// escaping. It follows Python 3.14's list_directory, which strips "#..." and
-// then "?..." before unquoting; 3.11-3.13 keep the query in the title, which
-// the spec recommends against. Encoded surrogates fold back to bytes as in
-// Translate, because Python writes the title with surrogateescape.
-func ListingTitle(target string) string {
+// ListingPath is the part of target that a directory listing's title shows,
+// still percent-encoded: Python 3.14's list_directory strips "#..." and then
+// "?..." before decoding (3.11-3.13 keep the query in the title, which the
+// spec recommends against). listing.DecodeTitle decodes it as Python does.
+func ListingPath(target string) string {
 	p, _, _ := strings.Cut(target, "#")
 	p, _, _ = strings.Cut(p, "?")
-	return decode(p)
+	return p
 }
