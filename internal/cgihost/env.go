@@ -134,8 +134,12 @@ func BuildEnv(r *http.Request, c *EnvConfig) ([]string, error) {
 	if v, ok := r.Header["Content-Type"]; ok && len(v) > 0 {
 		env["CONTENT_TYPE"] = v[0]
 	}
-	if _, hasCL := r.Header["Content-Length"]; r.ContentLength >= 0 &&
-		(hasCL || (r.Body != nil && r.Body != http.NoBody)) {
+	// Not r.Body != http.NoBody: Caddy wraps every request's body (idle
+	// timeout and length-counting readers), which would give each bodiless
+	// GET a CONTENT_LENGTH of 0. A known length > 0 without the header is a
+	// request built in Go (httptest.NewRequest with a body).
+	if _, hasCL := r.Header["Content-Length"]; r.ContentLength > 0 ||
+		(hasCL && r.ContentLength == 0) {
 		env["CONTENT_LENGTH"] = strconv.FormatInt(r.ContentLength, 10)
 	}
 

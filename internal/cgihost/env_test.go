@@ -350,3 +350,47 @@ func TestLoggableEnvRedacts(t *testing.T) {
 		})
 	}
 }
+
+// FuzzBuildEnv checks that whatever a client sends, the environment stays
+// well-formed: sorted unique names made of [A-Z0-9_] for HTTP_* variables,
+// no NUL anywhere, and never HTTP_PROXY or (without PassAuth)
+// HTTP_AUTHORIZATION.
+func FuzzBuildEnv(f *testing.F) {
+	f.Add("X-Foo", "bar", "/info", "a=b")
+	f.Add("Proxy", "http://evil", "", "")
+	f.Add("authorization", "Basic x", "/a%00b", "q")
+	f.Add("X_Foo", "v\x00", "/\x00", "+")
+	f.Fuzz(func(t *testing.T, name, value, pathInfo, query string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.URL.RawQuery = query
+		r.Header[name] = []string{value}
+		r.Header["X-Foo"] = []string{"fixed"}
+		env, err := BuildEnv(r, &EnvConfig{PathInfo: pathInfo})
+		if err != nil {
+			if !errors.Is(err, ErrHeaderCollision) && !errors.Is(err, ErrInvalidEnv) {
+				t.Fatalf("got error %v, want ErrHeaderCollision or ErrInvalidEnv", err)
+			}
+			return
+		}
+		if !slices.IsSorted(env) {
+			t.Fatalf("got unsorted environment %q", env)
+		}
+		seen := map[string]bool{}
+		for _, kv := range env {
+			k, _, ok := strings.Cut(kv, "=")
+			if !ok || k == "" || strings.IndexByte(kv, 0) >= 0 {
+				t.Fatalf("got malformed entry %q", kv)
+			}
+			if seen[k] {
+				t.Fatalf("got %s twice", k)
+			}
+			seen[k] = true
+			if strings.HasPrefix(k, "HTTP_") && strings.Trim(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
+				t.Fatalf("got variable name %q, want only [A-Z0-9_]", k)
+			}
+		}
+		if seen["HTTP_PROXY"] || seen["HTTP_AUTHORIZATION"] {
+			t.Fatalf("got HTTP_PROXY or HTTP_AUTHORIZATION in %q", env)
+		}
+	})
+}
