@@ -413,6 +413,12 @@ func (c *CGI) checkNotInCGIDir(root, target string) error {
 		if err != nil {
 			continue
 		}
+		// The directory itself without a trailing slash only gets the
+		// static branch's 301 (`/cgi-bin` -> `/cgi-bin/`, as Python's
+		// is_cgi leaves it to send_head), which discloses nothing.
+		if real == cgiReal && !strings.HasSuffix(translated, "/") {
+			continue
+		}
 		if real == cgiReal || strings.HasPrefix(real, cgiReal+string(filepath.Separator)) {
 			return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
 		}
