@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,7 +142,7 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 		return "", err
 	}
 	defer body.close()
-	release, err := h.acquire(w, r.Context())
+	release, err := h.acquire(r.Context(), w)
 	if err != nil {
 		return "", err
 	}
@@ -206,7 +207,7 @@ func (h *Host) killGrace() time.Duration {
 }
 
 // acquire takes a process slot, waiting at most QueueTimeout.
-func (h *Host) acquire(w http.ResponseWriter, ctx context.Context) (release func(), err error) {
+func (h *Host) acquire(ctx context.Context, w http.ResponseWriter) (release func(), err error) {
 	if h.sem == nil {
 		return func() {}, nil
 	}
@@ -350,7 +351,7 @@ type process struct {
 	stderrDone chan struct{}
 
 	why         atomic.Int32 // reason
-	wroteHeader atomic.Bool
+	streaming   atomic.Bool // between the header and the end of the body copy
 	ownDeadline bool  // the current stdout read deadline was set by the reader
 	postKill    int64 // stdout bytes read after the final SIGKILL
 
@@ -372,7 +373,7 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 			}
 			prog = lp
 		}
-		argv = append(append(slices0(s.Interpreter), s.Path), s.Args...)
+		argv = append(append(slices.Clone(s.Interpreter), s.Path), s.Args...)
 	} else {
 		argv = append(argv, s.Args...)
 	}
@@ -493,9 +494,6 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 	return p, nil
 }
 
-// slices0 copies s so appending to the copy cannot alias the caller's array.
-func slices0(s []string) []string { return append([]string(nil), s...) }
-
 // setEnv replaces or appends name in env.
 func setEnv(env []string, name, value string) []string {
 	prefix := name + "="
@@ -557,7 +555,7 @@ func (p *process) supervise(ctx context.Context, w http.ResponseWriter) {
 		p.why.CompareAndSwap(int32(reasonNone), int32(why))
 		// Nobody wants the rest of the output: wake the reader now.
 		_ = p.stdout.SetReadDeadline(time.Now())
-		if (why == reasonTimeout || why == reasonClosed) && p.wroteHeader.Load() {
+		if (why == reasonTimeout || why == reasonClosed) && p.streaming.Load() {
 			// A client that stopped reading would otherwise pin this request
 			// (and its process slot) in a blocked Write.
 			_ = http.NewResponseController(w).SetWriteDeadline(time.Now())
@@ -731,7 +729,7 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, error) 
 		// Without a Content-Type, net/http would sniff one from the body.
 		out["Content-Type"] = nil
 	}
-	p.wroteHeader.Store(true)
+	p.streaming.Store(true)
 	p.errlog.setStatus(status)
 	w.WriteHeader(status)
 
@@ -744,6 +742,9 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, error) 
 		}
 	}
 	copyErr := p.copyBody(w, rc, bufs, discard)
+	// A script that closed stdout and runs on past Timeout must not get its
+	// complete response cut by a write deadline.
+	p.streaming.Store(false)
 	state := p.finish(w)
 	p.logExit(state, status)
 	if copyErr != nil {

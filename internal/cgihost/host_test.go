@@ -828,6 +828,22 @@ func TestServeTimeoutWithStalledClient(t *testing.T) {
 	}
 }
 
+// A response the script completed (stdout closed) is delivered whole even
+// when the script itself runs on past Timeout and is killed.
+func TestServeTimeoutAfterCompleteResponse(t *testing.T) {
+	ts := newTestServer(t, &Host{Timeout: 300 * time.Millisecond, KillGrace: 100 * time.Millisecond}, modeScript(t, "close-then-hang"))
+	resp, body := get(t, ts, "/")
+	if resp.StatusCode != 200 || body != "complete" {
+		t.Errorf("got %d %q, want 200 %q", resp.StatusCode, body, "complete")
+	}
+	if res := ts.result(t); res.err != nil {
+		t.Errorf("got Serve error %v, want nil", res.err)
+	}
+	if exits := ts.logs.FilterMessage("cgi script exited abnormally").All(); len(exits) != 1 || exits[0].ContextMap()["signal"] == nil {
+		t.Errorf("got exit logs %v, want one naming the signal", exits)
+	}
+}
+
 // When the client goes away mid-response, the script's process group is
 // gone within a second and Serve returns.
 func TestServeClientDisconnect(t *testing.T) {

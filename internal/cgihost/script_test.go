@@ -115,6 +115,13 @@ func runTestScript(mode string) int {
 			}
 			size -= n
 		}
+	case "close-then-hang":
+		// Finishes its response, then keeps working past any timeout.
+		header("Content-Type: text/plain")
+		fmt.Fprint(out, "complete")
+		out.Flush()
+		os.Stdout.Close()
+		time.Sleep(time.Hour)
 	case "hang":
 		time.Sleep(time.Hour)
 	case "ignore-term":
