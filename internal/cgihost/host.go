@@ -351,9 +351,9 @@ type process struct {
 	stderrDone chan struct{}
 
 	why         atomic.Int32 // reason
-	streaming   atomic.Bool // between the header and the end of the body copy
-	ownDeadline bool  // the current stdout read deadline was set by the reader
-	postKill    int64 // stdout bytes read after the final SIGKILL
+	streaming   atomic.Bool  // between the header and the end of the body copy
+	ownDeadline bool         // the current stdout read deadline was set by the reader
+	postKill    int64        // stdout bytes read after the final SIGKILL
 
 	errlog *stderrLog
 }
