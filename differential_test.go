@@ -1,6 +1,7 @@
 package pyhttp
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -500,5 +501,132 @@ func chmodAll(t *testing.T, root string, mode os.FileMode, names ...string) {
 		if err := os.Chmod(filepath.Join(root, filepath.FromSlash(name)), mode); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// rawRequestBody is rawRequest with a request body: the request line as
+// given, Host, Connection: close, Content-Length when body is not empty,
+// the extra header pairs, then body.
+func rawRequestBody(t *testing.T, port int, line, body string, header ...string) response {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	var b strings.Builder
+	b.WriteString(line + "\r\nHost: localhost\r\nConnection: close\r\n")
+	if body != "" {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		b.WriteString(header[i] + ": " + header[i+1] + "\r\n")
+	}
+	b.WriteString("\r\n" + body)
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	method, _, _ := strings.Cut(line, " ")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s: reading body: %v", line, err)
+	}
+	return response{resp.StatusCode, resp.Header, data}
+}
+
+// TestDifferentialCGI compares pyhttp_cgi with `python3 -m http.server
+// --cgi` on one tree: script selection and the variables both set alike
+// (diffenv.sh prints SCRIPT_NAME, PATH_INFO, QUERY_STRING, REQUEST_METHOD,
+// GATEWAY_INTERFACE, CONTENT_LENGTH, HTTP_USER_AGENT, HTTP_ACCEPT,
+// HTTP_COOKIE and the ISINDEX argv), and the error answers.
+//
+// Not compared, each a README difference row:
+//   - SERVER_NAME, SERVER_PROTOCOL ("SERVER_NAME / SERVER_PROTOCOL"),
+//     SERVER_SOFTWARE ("Server header"), CONTENT_TYPE ("CONTENT_TYPE"),
+//     PATH_TRANSLATED ("PATH_TRANSLATED"), REMOTE_USER and AUTH_TYPE
+//     ("REMOTE_USER / AUTH_TYPE"), other HTTP_* and the server's own
+//     variables ("CGI request headers", "CGI environment"), REQUEST_URI and
+//     friends ("More variables"), REMOTE_ADDR/REMOTE_HOST (Python's
+//     REMOTE_HOST is the address too; the same on loopback, but not a
+//     property worth pinning).
+//   - PATH_INFO containing %25 or %3F ("PATH_INFO": Python decodes twice).
+//   - Unset and empty print alike: Python sets QUERY_STRING,
+//     CONTENT_LENGTH, HTTP_USER_AGENT, HTTP_COOKIE and HTTP_ACCEPT to ""
+//     when absent, and PATH_INFO to "" without path info (run_cgi's
+//     setdefault); RFC 3875 leaves them unset.
+//   - $0 (Python passes the script's file name as argv[0], the kernel
+//     replaces it with the path for a #! script either way), the body of
+//     HEAD answers ("CGI HEAD"), the script's stdin ("CGI stdin"), the
+//     working directory ("CGI working directory") and Content-Length of
+//     script output ("Protocol": Python streams until close).
+func TestDifferentialCGI(t *testing.T) {
+	lookPython(t)
+	root := cgiTree(t)
+	pyPort := startPython(t, root, "--cgi")
+	cgiSite(t, root, "", "")
+
+	browser := []string{
+		"User-Agent", "Mozilla/5.0 (difftest)",
+		"Accept", "text/html, */*;q=0.1",
+		"Cookie", "session=abc; theme=dark",
+	}
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	for _, tc := range []struct {
+		name, line, body string
+		header           []string
+	}{
+		// Scripts and their environment.
+		{name: "plain", line: "GET /cgi-bin/diffenv.sh HTTP/1.1"},
+		{name: "query", line: "GET /cgi-bin/diffenv.sh?a=1&b=%20x+y HTTP/1.1"},
+		{name: "ISINDEX words", line: "GET /cgi-bin/diffenv.sh?word+two HTTP/1.1"},
+		{name: "ISINDEX keeps escapes", line: "GET /cgi-bin/diffenv.sh?%41+b%3D HTTP/1.1"},
+		{name: "empty query", line: "GET /cgi-bin/diffenv.sh? HTTP/1.1"},
+		{name: "path info", line: "GET /cgi-bin/diffenv.sh/extra/path HTTP/1.1"},
+		{name: "path info with an escape", line: "GET /cgi-bin/diffenv.sh/with%20space HTTP/1.1"},
+		{name: "path info and query", line: "GET /cgi-bin/diffenv.sh/p?q=1 HTTP/1.1"},
+		{name: "path info slash", line: "GET /cgi-bin/diffenv.sh/ HTTP/1.1"},
+		{name: "nested script", line: "GET /cgi-bin/sub/nested.sh/more/x?q=1 HTTP/1.1"},
+		{name: "encoded c", line: "GET /%63gi-bin/diffenv.sh HTTP/1.1"},
+		{name: "encoded slash", line: "GET /cgi-bin%2fdiffenv.sh HTTP/1.1"},
+		{name: "dot-dot", line: "GET /files/../cgi-bin/diffenv.sh HTTP/1.1"},
+		{name: "double slash", line: "GET //cgi-bin/diffenv.sh HTTP/1.1"},
+		{name: "dot segment", line: "GET /cgi-bin/./diffenv.sh HTTP/1.1"},
+		{name: "browser headers", line: "GET /cgi-bin/diffenv.sh HTTP/1.1", header: browser},
+		{name: "POST form", line: "POST /cgi-bin/diffenv.sh HTTP/1.1", body: "a=1&b=2", header: form},
+		{name: "POST with ISINDEX query", line: "POST /cgi-bin/diffenv.sh?x+y HTTP/1.1", body: "z"},
+		{name: "HTTP/1.0", line: "GET /cgi-bin/diffenv.sh?v HTTP/1.0"},
+
+		// Errors and static paths.
+		{name: "missing script", line: "GET /cgi-bin/nope.sh HTTP/1.1"},
+		{name: "missing script with path info", line: "GET /cgi-bin/nope.sh/x HTTP/1.1"},
+		{name: "cgi-bin itself", line: "GET /cgi-bin/ HTTP/1.1"},
+		{name: "subdirectory", line: "GET /cgi-bin/sub HTTP/1.1"},
+		{name: "not executable", line: "GET /cgi-bin/noexec.sh HTTP/1.1"},
+		{name: "POST to a static path", line: "POST /other.txt HTTP/1.1", body: "x"},
+		{name: "POST to a missing static path", line: "POST /nope HTTP/1.1", body: "x"},
+		{name: "PUT to a script", line: "PUT /cgi-bin/diffenv.sh HTTP/1.1", body: "x"},
+		{name: "DELETE a static path", line: "DELETE /other.txt HTTP/1.1"},
+		{name: "cgi-bin without slash", line: "GET /cgi-bin HTTP/1.1"},
+		{name: "static file", line: "GET /files/readme.txt HTTP/1.1"},
+		{name: "static listing", line: "GET /files/ HTTP/1.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := rawRequestBody(t, pyPort, tc.line, tc.body, tc.header...)
+			got := rawRequestBody(t, cgiPort, tc.line, tc.body, tc.header...)
+			checkNoSource(t, got.body)
+			headers := []string{"Content-Type", "Location"}
+			if want.status != http.StatusOK || !strings.Contains(tc.line, "/cgi-bin/") {
+				// Python's own answers carry a length; script output does
+				// not (README, "Protocol").
+				headers = append(headers, "Content-Length")
+			}
+			compareResponses(t, got, want, headers...)
+		})
 	}
 }
