@@ -87,6 +87,8 @@ func checkNoSource(t *testing.T, body []byte) {
 	}
 }
 
+// pyhttp_cgi answers Python's CGI error cases with Python's status and
+// send_error message, and /cgi-bin gets the same 301 as in Python.
 func TestCGIErrorsLikePython(t *testing.T) {
 	root := cgiTree(t)
 	cgiSite(t, root, "", "")
@@ -104,6 +106,7 @@ func TestCGIErrorsLikePython(t *testing.T) {
 		{name: "subdirectory with slash", line: "GET /cgi-bin/sub/ HTTP/1.1", status: 403, message: "CGI script is not a plain file ('/cgi-bin/sub/')"},
 		{name: "not executable", line: "GET /cgi-bin/noexec.sh HTTP/1.1", status: 403, message: "CGI script is not executable ('/cgi-bin/noexec.sh')"},
 		{name: "no interpreter for .py", line: "GET /cgi-bin/hello.py HTTP/1.1", status: 403, message: "CGI script is not executable ('/cgi-bin/hello.py')"},
+		// Regression: checkNotInCGIDir answered 403 here.
 		{name: "cgi-bin without slash", line: "GET /cgi-bin HTTP/1.1", status: 301, location: "/cgi-bin/"},
 		{name: "POST to a static path", line: "POST /other.txt HTTP/1.1", header: []string{"Content-Length", "0"}, status: 501, message: "Can only POST to CGI scripts"},
 		{name: "PUT to a script", line: "PUT /cgi-bin/env.sh HTTP/1.1", header: []string{"Content-Length", "0"}, status: 501, message: "Unsupported method ('PUT')"},
@@ -185,6 +188,8 @@ func TestCGISpellingsRunTheScript(t *testing.T) {
 	}
 }
 
+// Scripts get the RFC 3875 environment built from the request, and from
+// the server only PATH, pass_env and env.
 func TestCGIEnvironment(t *testing.T) {
 	root := cgiTree(t)
 	t.Setenv("PYHTTP_PASSED", "passed-value")
@@ -231,7 +236,8 @@ func TestCGIEnvironment(t *testing.T) {
 			}
 		}
 		// httpoxy, unverified credentials, and the server's own environment
-		// must not reach the script.
+		// must not reach the script; a GET without a body has no
+		// CONTENT_LENGTH (regression: Caddy's body wrappers made it "0").
 		for _, name := range []string{"HTTP_PROXY", "HTTP_AUTHORIZATION", "REMOTE_USER", "AUTH_TYPE",
 			"PYHTTP_NOT_PASSED", "HOME", "CONTENT_TYPE", "CONTENT_LENGTH"} {
 			if v, ok := env[name]; ok {
@@ -304,6 +310,16 @@ func TestCGIEnvironment(t *testing.T) {
 		}
 	})
 
+	// PATH_INFO is decoded once (README, "PATH_INFO"): Python would decode
+	// %2541 to "A" and move "?b" into QUERY_STRING.
+	t.Run("PATH_INFO decoded once", func(t *testing.T) {
+		_, body := rawRequest(t, cgiPort, "GET /cgi-bin/env.sh/a%2541%3Fb HTTP/1.1")
+		env := parseEnv(t, body)
+		if got, want := env["PATH_INFO"]+"|"+env["QUERY_STRING"], "/a%41?b|"; got != want {
+			t.Errorf("PATH_INFO|QUERY_STRING: got %q, want %q", got, want)
+		}
+	})
+
 	t.Run("nested script", func(t *testing.T) {
 		resp, body := rawRequest(t, cgiPort, "GET /cgi-bin/sub/nested.sh/more/x?q=1 HTTP/1.1")
 		if resp.StatusCode != 200 {
@@ -369,6 +385,8 @@ func TestCGIAuthentication(t *testing.T) {
 	})
 }
 
+// Script output is interpreted per RFC 3875 section 6 (Status, Location,
+// HEAD) and scripts run through interpreters and as nobody when root.
 func TestCGIResponses(t *testing.T) {
 	root := cgiTree(t)
 	cgiSite(t, root, "interpreter .py /usr/bin/python3", "")
@@ -429,6 +447,8 @@ func TestCGIResponses(t *testing.T) {
 	})
 }
 
+// With passthru, non-CGI requests reach the next handler while scripts
+// still run.
 func TestCGIPassthru(t *testing.T) {
 	root := cgiTree(t)
 	cgiSite(t, root, "passthru", "")
@@ -451,6 +471,8 @@ func TestCGIPassthru(t *testing.T) {
 	})
 }
 
+// timeout turns a script silent past its deadline into 504, and max_procs
+// with queue_timeout turns a request that waits too long into 503.
 func TestCGIProcessControl(t *testing.T) {
 	root := cgiTree(t)
 

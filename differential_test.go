@@ -267,6 +267,8 @@ func requestExt(line string) string {
 	return strings.ToLower(path.Ext(p))
 }
 
+// pyhttp_simple answers every request in the table as python3 -m
+// http.server does, where a client can see it.
 func TestDifferentialSimple(t *testing.T) {
 	lookPython(t)
 	root := publicTempDir(t)
