@@ -25,6 +25,8 @@
 //     request regardless of the size of the output or of stderr.
 //
 // The package has no Caddy dependency; it logs through go.uber.org/zap.
-// Process control relies on Linux (waitid with WNOWAIT, F_SETPIPE_SZ) and
-// degrades gracefully on other Unix systems.
+// [Host] exists on Unix only. Process control is built for Linux (waitid with
+// WNOWAIT, F_SETPIPE_SZ); other Unix systems reap the leader before killing
+// its group and keep the default pipe size. On Windows only the portable
+// parts ([BuildEnv], [Argv], [ReadHeader], [LoggableEnv]) are compiled.
 package cgihost

@@ -137,6 +137,8 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 	if h.isClosed() {
 		return "", &Error{Status: http.StatusServiceUnavailable, Err: ErrClosed}
 	}
+	// Spool before taking a slot: a slow upload must not hold one of the
+	// MaxProcs slots while no script runs.
 	body, err := h.prepareBody(r)
 	if err != nil {
 		return "", err
@@ -212,6 +214,7 @@ func (h *Host) acquire(ctx context.Context, w http.ResponseWriter) (release func
 		return func() {}, nil
 	}
 	release = func() { <-h.sem }
+	// Fast path without a timer: under normal load a slot is free.
 	select {
 	case h.sem <- struct{}{}:
 		return release, nil
@@ -734,14 +737,20 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, error) 
 	w.WriteHeader(status)
 
 	rc := http.NewResponseController(w)
+	// HEAD and 204/304 send no body (CPython sends it anyway), but the output
+	// is still drained so the script is not blocked on a full pipe.
 	discard := r.Method == http.MethodHead || !bodyAllowed(status)
+	var copyErr error
 	if !discard && bufs.br.Buffered() == 0 {
 		// Show the header now: an event stream may be silent for a while.
 		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			p.abort()
+			copyErr = p.abortCause(fmt.Errorf("flushing response header: %w", err))
 		}
 	}
-	copyErr := p.copyBody(w, rc, bufs, discard)
+	if copyErr == nil {
+		copyErr = p.copyBody(w, rc, bufs, discard)
+	}
 	// A script that closed stdout and runs on past Timeout must not get its
 	// complete response cut by a write deadline.
 	p.streaming.Store(false)

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package cgihost
 
@@ -696,8 +696,8 @@ func TestServeChunkedTooLarge(t *testing.T) {
 	if resp.StatusCode != 413 {
 		t.Errorf("got status %d, want 413", resp.StatusCode)
 	}
-	if !errors.Is(ts.result(t).err, ErrBodyTooLarge) {
-		t.Errorf("got no ErrBodyTooLarge")
+	if err := ts.result(t).err; !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("got error %v, want ErrBodyTooLarge", err)
 	}
 	if _, err := os.Stat(pidfile); err == nil {
 		t.Errorf("got a started script, want none")
@@ -739,8 +739,8 @@ func TestServeTimeoutBeforeHeader(t *testing.T) {
 			if resp.StatusCode != 504 {
 				t.Errorf("got status %d, want 504", resp.StatusCode)
 			}
-			if !errors.Is(ts.result(t).err, ErrTimeout) {
-				t.Errorf("got no ErrTimeout")
+			if err := ts.result(t).err; !errors.Is(err, ErrTimeout) {
+				t.Errorf("got error %v, want ErrTimeout", err)
 			}
 			if elapsed < tt.atLeast || elapsed > tt.atLeast+3*time.Second {
 				t.Errorf("got answer after %v, want about %v", elapsed, tt.atLeast)
@@ -933,7 +933,7 @@ func TestServeMaxProcs(t *testing.T) {
 		t.Errorf("got peak %d running scripts, want 1 to 4", peak)
 	}
 	if ok.Load() == 0 {
-		t.Errorf("got no successful request")
+		t.Errorf("got 0 successful requests, want at least 1")
 	}
 }
 
@@ -952,8 +952,8 @@ func TestServeQueueTimeout(t *testing.T) {
 	if resp2.StatusCode != 503 || resp2.Header.Get("Retry-After") != "1" {
 		t.Errorf("got %d with Retry-After %q, want 503 with %q", resp2.StatusCode, resp2.Header.Get("Retry-After"), "1")
 	}
-	if !errors.Is(ts.result(t).err, ErrQueueTimeout) {
-		t.Errorf("got no ErrQueueTimeout")
+	if err := ts.result(t).err; !errors.Is(err, ErrQueueTimeout) {
+		t.Errorf("got error %v, want ErrQueueTimeout", err)
 	}
 }
 
