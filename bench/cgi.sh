@@ -11,20 +11,25 @@
 #    ROUNDS rounds alternate a, b, c; the table gives the median round.
 # 2. bench/bigout.c as /cgi-bin/bigout writes 100 MiB after its header:
 #    curl -o /dev/null through pyhttp_cgi and Python, REPS downloads each,
-#    median %{speed_download}, with the server's peak RSS over the downloads
+#    alternating, median %{speed_download}, with the server's peak RSS over the downloads
 #    (VmHWM after resetting it) and strace -f -c of one download.
 #
 # Both servers run as root and run the scripts as nobody (Python's run_cgi
 # does setuid(nobody); pyhttp_cgi's user defaults to nobody under root).
 #
+#    Then CURL_REQS hello requests per server through one curl --parallel
+#    (8 at a time), which counts Python's close-delimited bodies correctly.
+#
 # Environment: ROUNDS (default 3), SECONDS_RUN (default 10), CONNS
-# (default 8), REPS (default 5), BENCH_PORT (default 18300), BENCH_OUT.
+# (default 8), CURL_REQS (default 2000), REPS (default 5), BENCH_PORT
+# (default 18300), BENCH_OUT.
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-3}
 SECONDS_RUN=${SECONDS_RUN:-10}
 CONNS=${CONNS:-8}
 REPS=${REPS:-5}
+CURL_REQS=${CURL_REQS:-2000}
 PORT=${BENCH_PORT:-18300}
 
 need curl curl
@@ -59,28 +64,69 @@ for port in "$OURS" "$PY"; do
 	fi
 done
 
-# 1. hello: spawn limit, pyhttp_cgi, Python.
+# 1. hello: spawn limit, pyhttp_cgi, Python. Besides the rates, each
+# round records where the CPU went, since the servers, their scripts and
+# wrk share the same 2 cores: the server's own time and its reaped
+# children's (the scripts) from /proc/PID/stat, wrk's and spawnbench's
+# (with its children) from bash's time.
+TIMEFORMAT='%U %S'
+CLK_TCK=$(getconf CLK_TCK)
+# cpu_ticks PID: "own children" CPU ticks (utime+stime, cutime+cstime).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13, $14 + $15}'; }
 for round in $(seq "$ROUNDS"); do
 	log "round $round: spawn limit"
-	"$OUT/spawnbench" "$TREE/cgi-bin/hello" 2 "$SECONDS_RUN" >"$RES/spawn.$round.txt"
-	for s in "pyhttp_cgi $OURS" "python3-cgi $PY"; do
-		read -r name port <<<"$s"
+	{ time "$OUT/spawnbench" "$TREE/cgi-bin/hello" 2 "$SECONDS_RUN" >"$RES/spawn.$round.txt"; } 2>"$RES/spawn.$round.cpu"
+	for s in "pyhttp_cgi $OURS $OURS_PID" "python3-cgi $PY $PY_PID"; do
+		read -r name port pid <<<"$s"
 		log "round $round: $name"
-		wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency \
-			"http://127.0.0.1:$port/cgi-bin/hello" >"$RES/wrk.$name.$round.txt"
+		read -r own0 kids0 <<<"$(cpu_ticks "$pid")"
+		{ time wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency \
+			"http://127.0.0.1:$port/cgi-bin/hello" >"$RES/wrk.$name.$round.txt"; } 2>"$RES/wrk.$name.$round.cpu"
+		read -r own1 kids1 <<<"$(cpu_ticks "$pid")"
+		# requests, server s, scripts s, wrk s
+		echo "$(awk '/requests in/ {print $1}' "$RES/wrk.$name.$round.txt")" \
+			"$(awk -v a="$own0" -v b="$own1" -v t="$CLK_TCK" 'BEGIN {print (b - a) / t}')" \
+			"$(awk -v a="$kids0" -v b="$kids1" -v t="$CLK_TCK" 'BEGIN {print (b - a) / t}')" \
+			"$(awk '{print $1 + $2}' "$RES/wrk.$name.$round.cpu")" >>"$RES/cpu.$name.txt"
 	done
+	echo "$(awk '{print $2}' "$RES/spawn.$round.txt") $(awk '{print $1 + $2}' "$RES/spawn.$round.cpu")" \
+		>>"$RES/cpu.spawn.txt"
 done
 
-# 2. bigout: 100 MiB of script output.
-for s in "pyhttp_cgi $OURS $OURS_PID" "python3-cgi $PY $PY_PID"; do
-	read -r name port pid <<<"$s"
-	RSS0=$(rss_kib "$pid")
+# 1b. The same hello requests counted by curl, which reads a body that ends
+# at connection close as complete (wrk counts some of Python's closes as
+# read errors): CURL_REQS requests, 8 at a time (--parallel-max 8), timed.
+for _ in $(seq "$CURL_REQS"); do
+	printf 'url = "http://127.0.0.1:PORT/cgi-bin/hello"\noutput = "/dev/null"\n'
+done >"$RES/curl-hello.cfg"
+for s in "pyhttp_cgi $OURS" "python3-cgi $PY"; do
+	read -r name port <<<"$s"
+	sed "s/PORT/$port/" "$RES/curl-hello.cfg" >"$RES/curl-hello.$name.cfg"
+	t0=$(date +%s.%N)
+	curl -sS --no-progress-meter --parallel --parallel-max 8 -K "$RES/curl-hello.$name.cfg" \
+		-w '%{http_code}\n' >"$RES/curl-hello.$name.codes"
+	t1=$(date +%s.%N)
+	echo "$(grep -c '^200$' "$RES/curl-hello.$name.codes") $(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
+		>"$RES/curl-hello.$name.txt"
+done
+
+# 2. bigout: 100 MiB of script output, downloads alternating between servers.
+declare -A RSS0
+for s in "pyhttp_cgi $OURS_PID" "python3-cgi $PY_PID"; do
+	read -r name pid <<<"$s"
+	RSS0[$name]=$(rss_kib "$pid")
 	reset_hwm "$pid"
-	for _ in $(seq "$REPS"); do
+done
+for _ in $(seq "$REPS"); do
+	for s in "pyhttp_cgi $OURS" "python3-cgi $PY"; do
+		read -r name port <<<"$s"
 		curl -sS -o /dev/null -w '%{http_code} %{size_download} %{speed_download}\n' \
 			"http://127.0.0.1:$port/cgi-bin/bigout" >>"$RES/big.$name.txt"
 	done
-	echo "$RSS0 $(hwm_kib "$pid")" >"$RES/big.$name.rss"
+done
+for s in "pyhttp_cgi $OURS $OURS_PID" "python3-cgi $PY $PY_PID"; do
+	read -r name port pid <<<"$s"
+	echo "${RSS0[$name]} $(hwm_kib "$pid")" >"$RES/big.$name.rss"
 	strace -f -c -e trace=read,write,writev,sendfile,splice \
 		-o "$RES/strace.$name.txt" -p "$pid" 2>/dev/null &
 	spid=$!
@@ -92,11 +138,13 @@ done
 
 wrkfield() {
 	awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
-		/Socket errors/ {e=$0} END {print r, p50, p99}' "$1"
+		END {print r, p50, p99}' "$1"
 }
 calls() { awk -v s="$2" '$NF==s {print $4; f=1} END {if (!f) print 0}' "$1"; }
 
-awk '{print $6}' "$RES"/spawn.*.txt >"$RES/spawn.rounds"
+for round in $(seq "$ROUNDS"); do
+	awk '{print $6}' "$RES/spawn.$round.txt"
+done >"$RES/spawn.rounds"
 SPAWN=$(median <"$RES/spawn.rounds")
 
 machine_info
@@ -105,22 +153,47 @@ echo "gcc:     $(gcc --version | head -1)"
 echo
 echo "hello CGI (bench/hello.c, dynamically linked): $ROUNDS rounds of ${SECONDS_RUN}s, median round"
 echo
-echo "| what | requests/s (median) | all rounds | p50 | p99 | vs spawn limit |"
-echo "|---|---:|---|---:|---:|---:|"
-printf '| spawn limit (spawnbench, 2 threads, no HTTP) | %.0f | %s | | | 1.00x |\n' "$SPAWN" \
+echo "| what | requests/s (median) | all rounds | p50 | p99 | median / median spawn limit | same-round ratios |"
+echo "|---|---:|---|---:|---:|---:|---|"
+printf '| spawn limit (spawnbench, 2 threads, no HTTP) | %.0f | %s | | | 1.00x | |\n' "$SPAWN" \
 	"$(awk '{printf "%s%.0f", (NR>1 ? ", " : ""), $1}' "$RES/spawn.rounds")"
 for name in pyhttp_cgi python3-cgi; do
 	for round in $(seq "$ROUNDS"); do wrkfield "$RES/wrk.$name.$round.txt"; done >"$RES/wrk.$name.rounds"
 	read -r rps p50 p99 <<<"$(sort -g -k1,1 "$RES/wrk.$name.rounds" | awk -v n="$ROUNDS" 'NR == int((n+1)/2)')"
-	printf '| %s (wrk -t2 -c%s) | %.0f | %s | %s | %s | %.2fx |\n' "$name" "$CONNS" "$rps" \
+	# Each round's wrk ran right after that round's spawnbench: the pair
+	# saw about the same machine load.
+	paired=$(paste "$RES/wrk.$name.rounds" "$RES/spawn.rounds" |
+		awk '{printf "%s%.2f", (NR>1 ? ", " : ""), $1 / $4}')
+	printf '| %s (wrk -t2 -c%s) | %.0f | %s | %s | %s | %.2fx | %s |\n' "$name" "$CONNS" "$rps" \
 		"$(awk '{printf "%s%.0f", (NR>1 ? ", " : ""), $1}' "$RES/wrk.$name.rounds")" "$p50" "$p99" \
-		"$(awk -v a="$rps" -v b="$SPAWN" 'BEGIN {print a / b}')"
+		"$(awk -v a="$rps" -v b="$SPAWN" 'BEGIN {print a / b}')" "$paired"
 done
 for name in pyhttp_cgi python3-cgi; do
 	if grep -q 'Socket errors\|Non-2xx' "$RES/wrk.$name.1.txt"; then
 		echo
 		echo "$name, wrk round 1: $(grep 'Socket errors\|Non-2xx' "$RES/wrk.$name.1.txt" | tr -s ' ' | paste -sd';')"
 	fi
+done
+echo
+echo "CPU per hello request, all rounds: server process, its CGI children (reaped, from cutime+cstime), the load generator; 2 cores = 2000 ms of CPU per second"
+echo
+echo "| what | requests | server ms/req | scripts ms/req | load generator ms/req | total ms/req |"
+echo "|---|---:|---:|---:|---:|---:|"
+awk '{n += $1; c += $2} END {printf "| spawnbench (parent + children) | %d | | | | %.3f |\n", n, c * 1000 / n}' "$RES/cpu.spawn.txt"
+for name in pyhttp_cgi python3-cgi; do
+	awk -v name="$name" '{n += $1; s += $2; k += $3; w += $4}
+		END {printf "| %s | %d | %.3f | %.3f | %.3f (wrk) | %.3f |\n", name, n, s * 1000 / n, k * 1000 / n, w * 1000 / n, (s + k + w) * 1000 / n}' \
+		"$RES/cpu.$name.txt"
+done
+echo
+echo "hello CGI counted by curl: $CURL_REQS requests, curl --parallel --parallel-max 8 (keep-alive where the server allows it)"
+echo
+echo "| server | 200 responses | seconds | requests/s | vs spawn limit (median) |"
+echo "|---|---:|---:|---:|---:|"
+for name in pyhttp_cgi python3-cgi; do
+	read -r ok secs <"$RES/curl-hello.$name.txt"
+	awk -v n="$name" -v ok="$ok" -v s="$secs" -v sp="$SPAWN" \
+		'BEGIN {printf "| %s | %d | %.2f | %.0f | %.2fx |\n", n, ok, s, ok / s, ok / s / sp}'
 done
 echo
 echo "100 MiB of CGI output (bench/bigout.c, 1 MiB writes): curl -o /dev/null, $REPS downloads, median; syscall counts are strace -f -c of one more download, server and script together (the script itself makes about 100 writes)"
