@@ -27,7 +27,6 @@
 package pyhttp
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -183,14 +182,6 @@ func absHide(hide []string) ([]string, error) {
 		out = append(out, h)
 	}
 	return out, nil
-}
-
-// statusOf returns the HTTP status carried by err, or 0.
-func statusOf(err error) int {
-	if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok {
-		return he.StatusCode
-	}
-	return 0
 }
 
 // itoa is strconv.Itoa, named for brevity in header code.
