@@ -30,6 +30,10 @@ import (
 var (
 	// ErrAborted reports a response cut short after its header was sent:
 	// the client went away, the script timed out, or the host was closed.
+	// The caller should then abort the connection, as Caddy's reverse proxy
+	// does with panic(http.ErrAbortHandler); returning normally would let
+	// net/http end a chunked body cleanly and pass the truncated response off
+	// as complete.
 	ErrAborted = errors.New("cgi response aborted after the header was sent")
 	// ErrClosed reports a Serve call on (or interrupted by) a closed Host.
 	ErrClosed = errors.New("cgi host closed")
@@ -122,7 +126,8 @@ type Script struct {
 //
 // Before any response byte is written, failures are returned as [*Error]
 // (the caller turns them into error pages); after the header block was sent,
-// failures abort the stream and return an error wrapping [ErrAborted]. If the
+// failures stop the stream and return an error wrapping [ErrAborted], on
+// which the caller must abort the connection (see ErrAborted). If the
 // script asked for a local redirect (RFC 3875 section 6.2.2: a Location
 // starting with "/" and no Status), nothing is written and the location is
 // returned for the caller to re-dispatch as GET.

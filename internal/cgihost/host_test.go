@@ -243,6 +243,9 @@ func newTestServer(t testing.TB, h *Host, script scriptFor) *testServer {
 			http.Error(w, he.Err.Error(), he.Status)
 			return
 		}
+		if errors.Is(err, ErrAborted) {
+			panic(http.ErrAbortHandler) // as documented on ErrAborted
+		}
 		if loc != "" {
 			fmt.Fprintf(w, "local redirect to %s", loc)
 		}
