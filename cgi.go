@@ -1,6 +1,7 @@
 package pyhttp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -362,6 +363,10 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 		// (HTTP/1.1) or the stream (HTTP/2), as Caddy's abort does.
 		c.logger.Warn("cgi response aborted", zap.String("script", script.File), zap.Error(err))
 		panic(http.ErrAbortHandler)
+	case errors.Is(err, context.Canceled):
+		// The client left before the script's headers; nobody reads the
+		// answer. 499 is what Caddy's reverse proxy logs in this case.
+		return caddyhttp.Error(499, err)
 	default:
 		if he, ok := errors.AsType[*cgihost.Error](err); ok {
 			// Not an *Error: the error page shows Python's phrase for
