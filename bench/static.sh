@@ -16,11 +16,12 @@
 #   pyhttp_simple-noidle  pyhttp_simple with Caddy's write idle timeout off
 #                      (servers { timeouts { write_idle -1s } }): a
 #                      diagnostic, not a configuration to ship. Caddy's
-#                      IdleTimeoutWriter re-wraps the body reader in an
-#                      io.LimitReader per 64 KiB chunk, and over the one
-#                      http.ServeContent's io.CopyN already made net's
-#                      sendFile finds no *os.File and falls back to a 32 KiB
-#                      read/write copy; without the wrapper sendfile is used.
+#                      IdleTimeoutWriter hands ReadFrom one io.LimitReader
+#                      per 64 KiB chunk: one sendfile per 64 KiB with it, a
+#                      few large ones without. Before 42b50cc, the second
+#                      LimitReader of http.ServeContent's io.CopyN hid the
+#                      *os.File from net's sendFile and the body went through
+#                      32 KiB read/write pairs (file-server still does).
 #
 # Environment: ROUNDS (default 3), DURATION (default 10s), CONNS (default
 # 64), REPS (default 5), BENCH_PORT (default 18200), BENCH_OUT.
