@@ -152,5 +152,7 @@ machine_info() {
 	echo "memory:  $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 	echo "go:      $(go version)"
 	echo "python:  $(python3 --version 2>&1) ($(command -v python3))"
-	echo "commit:  $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	local dirty
+	dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
+	echo "commit:  $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown) ($dirty tracked files modified in the work tree)"
 }
