@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -124,5 +125,30 @@ func TestEscapeLog(t *testing.T) {
 		if got := escapeLog(in); got != want {
 			t.Errorf("escapeLog(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// listingHide must hide exactly the children fileHidden hides, for every
+// directory that is not itself hidden.
+func TestListingHideAgreesWithFileHidden(t *testing.T) {
+	t.Parallel()
+	hide := []string{".git", "*.bak", "/srv/www/Caddyfile", "/srv/*/secret*", "/srv/www/sub/x?", "/other/file"}
+	dirs := []string{"/srv/www", "/srv/www/sub", "/srv/data", "/srv", "/other", "/"}
+	names := []string{"index.html", ".git", "a.bak", "Caddyfile", "secret.txt", "secret", "x1", "x12", "file", "www", "sub", "data"}
+	for _, dir := range dirs {
+		if fileHidden(dir, hide) {
+			continue
+		}
+		filter := listingHide(dir, hide)
+		for _, name := range names {
+			want := fileHidden(filepath.Join(dir, name), hide)
+			got := filter != nil && filter(name)
+			if got != want {
+				t.Errorf("listingHide(%q)(%q) = %v, fileHidden says %v", dir, name, got, want)
+			}
+		}
+	}
+	if listingHide("/srv/www", []string{"/elsewhere/Caddyfile"}) != nil {
+		t.Error("a pattern for another directory still costs a per-entry check")
 	}
 }
