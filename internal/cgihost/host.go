@@ -100,6 +100,12 @@ type Host struct {
 	procs    sync.WaitGroup // started scripts not yet reaped
 	running  atomic.Int64   // scripts started and not yet reaped
 	peak     atomic.Int64   // highest value running reached, for tests
+
+	// devNull is stdin for requests without a body, opened once: a pipe,
+	// its poller registration and a copy goroutine per request cost about
+	// a tenth of a hello-world script's server time.
+	devNullOnce sync.Once
+	devNull     *os.File
 }
 
 // Script is one execution.
@@ -181,7 +187,23 @@ func (h *Host) Close() error {
 	}
 	h.mu.Unlock()
 	h.procs.Wait()
+	// Close already waited for every started script, and start checks
+	// closed before it spawns, so no script can still be handed devNull.
+	if h.devNull != nil {
+		_ = h.devNull.Close()
+	}
 	return nil
+}
+
+// emptyStdin returns the shared /dev/null, or nil if it cannot be opened
+// (the caller then falls back to a pipe).
+func (h *Host) emptyStdin() *os.File {
+	h.devNullOnce.Do(func() {
+		if f, err := os.Open(os.DevNull); err == nil { // O_CLOEXEC
+			h.devNull = f
+		}
+	})
+	return h.devNull
 }
 
 func (h *Host) init() {
@@ -341,6 +363,7 @@ type process struct {
 	script *Script
 	cmd    *exec.Cmd
 	pid    int
+	pidfd  int // ours to close (awaitExit does); -1 if none
 	start  time.Time
 	log    *zap.Logger
 
@@ -414,7 +437,10 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 		return nil, internal("creating stderr pipe", err)
 	}
 	stdinR, stdinW := body.file, (*os.File)(nil)
-	if body.file == nil {
+	if stdinR == nil && body.src == nil {
+		stdinR = h.emptyStdin() // no body: EOF at once
+	}
+	if stdinR == nil {
 		if stdinR, stdinW, err = pipe(); err != nil {
 			closeAll()
 			return nil, internal("creating stdin pipe", err)
@@ -430,6 +456,7 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 		cred.Groups, cred.NoSetGroups = nil, false
 		attr.Credential = &cred
 	}
+	pidfd := requestPidFD(attr)
 	cmd := &exec.Cmd{
 		Path:        prog,
 		Args:        argv,
@@ -477,6 +504,7 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 		script:     s,
 		cmd:        cmd,
 		pid:        cmd.Process.Pid,
+		pidfd:      -1,
 		start:      time.Now(),
 		log:        logger,
 		stdout:     stdoutR,
@@ -490,6 +518,9 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 		stdinDone:  make(chan struct{}),
 		stderrDone: make(chan struct{}),
 	}
+	if pidfd != nil {
+		p.pidfd = *pidfd
+	}
 	p.errlog = &stderrLog{log: logger, script: s.Path, pid: p.pid}
 
 	go func() {
@@ -497,7 +528,11 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 		p.awaitExit()
 	}()
 	go p.supervise(r.Context(), w)
-	go p.copyStdin(body)
+	if stdinW != nil {
+		go p.copyStdin(body)
+	} else {
+		close(p.stdinDone)
+	}
 	go p.readStderr()
 	return p, nil
 }

@@ -5,6 +5,7 @@ package cgihost
 import (
 	"os"
 	"sync"
+	"syscall"
 )
 
 // Outside Linux there is no portable way to observe an exit without reaping
@@ -30,3 +31,5 @@ func (p *process) reap() (*os.ProcessState, error) {
 }
 
 func growPipe(*os.File) {}
+
+func requestPidFD(*syscall.SysProcAttr) *int { return nil }
