@@ -120,6 +120,18 @@ func entry(dir string, de os.DirEntry, stat bool) Entry {
 	return e
 }
 
+// keyPrefix packs the first eight bytes of k, zero-padded, big-endian.
+func keyPrefix(k string) uint64 {
+	var p uint64
+	for i := range 8 {
+		p <<= 8
+		if i < len(k) {
+			p |= uint64(k[i])
+		}
+	}
+	return p
+}
+
 // chunkSize is the number of entries per chunk Read gathers.
 const chunkSize = 1024
 
@@ -127,19 +139,28 @@ const chunkSize = 1024
 // keeping directory order for equal keys as Python's stable list.sort does.
 // Keys are computed once up front (and share the name's memory when it is
 // already lower-case ASCII); ordering ties by original index makes the
-// faster unstable sort stable.
+// faster unstable sort stable. Each key's first eight bytes are also kept as
+// a big-endian integer, so most comparisons are one integer compare instead
+// of a call into the string comparison (the sort's main cost on 100,000
+// entries); names hold no NUL, so the zero padding of short keys sorts them
+// before their extensions, as the string comparison does.
 func sortEntries(chunks [][]Entry, n int) []Entry {
 	type keyed struct {
-		key string
-		idx int
+		prefix uint64
+		key    string
+		idx    int
 	}
 	keys := make([]keyed, 0, n)
 	for i, c := range chunks {
 		for j := range c {
-			keys = append(keys, keyed{sortKey(c[j].Name), i*chunkSize + j})
+			k := sortKey(c[j].Name)
+			keys = append(keys, keyed{keyPrefix(k), k, i*chunkSize + j})
 		}
 	}
 	slices.SortFunc(keys, func(a, b keyed) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
 		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
 		}
