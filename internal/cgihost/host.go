@@ -154,12 +154,11 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 	if err != nil {
 		return "", err
 	}
-	defer body.close()
 	release, err := h.acquire(r.Context(), w)
 	if err != nil {
+		body.close()
 		return "", err
 	}
-	defer release()
 	if body.src != nil && !body.spooled {
 		// net/http otherwise discards the unread request body as soon as the
 		// response starts (Go issue 15527), cutting off a script that echoes
@@ -168,10 +167,28 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 	}
 	p, err := h.start(w, r, s, body)
 	if err != nil {
+		release()
+		body.close()
 		return "", err
 	}
-	defer h.procs.Done()
-	return p.serve(w, r)
+	done := func() {
+		h.procs.Done()
+		release()
+		body.close()
+	}
+	loc, rest, err := p.serve(w, r)
+	if rest == nil {
+		done()
+		return loc, err
+	}
+	// The response is complete but the script runs on (it closed stdout
+	// to let the client go, then kept working): it keeps its slot, stays
+	// under Timeout and Close, and is reaped in the background.
+	go func() {
+		rest()
+		done()
+	}()
+	return loc, err
 }
 
 // Close stops every running script (SIGTERM to its process group, SIGKILL
@@ -373,6 +390,7 @@ type process struct {
 
 	exited     chan struct{} // leader exited (still unreaped)
 	stop       chan struct{} // closed by abort
+	detach     chan struct{} // closed when the response is complete but the leader still runs
 	stopOnce   sync.Once
 	stdoutEOF  chan struct{} // Serve saw EOF on stdout
 	eofOnce    sync.Once
@@ -512,6 +530,7 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 		stdin:      stdinW,
 		exited:     make(chan struct{}),
 		stop:       make(chan struct{}),
+		detach:     make(chan struct{}),
 		stdoutEOF:  make(chan struct{}),
 		killed:     make(chan struct{}),
 		supDone:    make(chan struct{}),
@@ -583,16 +602,27 @@ func (p *process) supervise(ctx context.Context, w http.ResponseWriter) {
 		timeout = t.C
 	}
 	why := reasonNone
-	select {
-	case <-p.exited:
-	case <-ctx.Done():
-		why = reasonClientGone
-	case <-timeout:
-		why = reasonTimeout
-	case <-p.h.closing:
-		why = reasonClosed
-	case <-p.stop:
-		why = reasonAborted
+	ctxDone, detach := ctx.Done(), p.detach
+wait:
+	for {
+		select {
+		case <-p.exited:
+			break wait
+		case <-ctxDone:
+			why = reasonClientGone
+		case <-timeout:
+			why = reasonTimeout
+		case <-p.h.closing:
+			why = reasonClosed
+		case <-p.stop:
+			why = reasonAborted
+		case <-detach:
+			// The response is complete: the request's end (which
+			// cancels ctx) no longer concerns the script.
+			ctxDone, detach = nil, nil
+			continue
+		}
+		break
 	}
 	if why != reasonNone {
 		p.why.CompareAndSwap(int32(reasonNone), int32(why))
@@ -704,20 +734,7 @@ func (p *process) finish(w http.ResponseWriter) *os.ProcessState {
 	if err != nil {
 		p.log.Error("reaping cgi script", zap.String("script", p.script.Path), zap.Int("pid", p.pid), zap.Error(err))
 	}
-	if p.stdin != nil {
-		// Unblock a copy stuck writing to a script that did not read its
-		// body, then, if it is stuck reading a slow upload instead, cut the
-		// request body short: it must not be touched after Serve returns.
-		_ = p.stdin.SetWriteDeadline(time.Now())
-		t := time.NewTimer(stdinGrace)
-		select {
-		case <-p.stdinDone:
-		case <-t.C:
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
-			<-p.stdinDone
-		}
-		t.Stop()
-	}
+	p.cutStdin(w)
 	_ = p.stderr.SetReadDeadline(time.Now().Add(exitLinger))
 	<-p.stderrDone
 	p.errlog.finish()
@@ -727,8 +744,30 @@ func (p *process) finish(w http.ResponseWriter) *os.ProcessState {
 	return state
 }
 
-// serve handles the script's output: header block, then body.
-func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, error) {
+// cutStdin ends the request body copy: it unblocks a copy stuck writing to
+// a script that did not read its body, then, if the copy is stuck reading a
+// slow upload instead, cuts the request body short, since it must not be
+// touched after Serve returns. Once the copy is done it returns at once.
+func (p *process) cutStdin(w http.ResponseWriter) {
+	if p.stdin == nil {
+		return
+	}
+	_ = p.stdin.SetWriteDeadline(time.Now())
+	t := time.NewTimer(stdinGrace)
+	defer t.Stop()
+	select {
+	case <-p.stdinDone:
+	case <-t.C:
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		<-p.stdinDone
+	}
+}
+
+// serve handles the script's output: header block, then body. If the
+// script closed its stdout but keeps running after the body is complete,
+// serve returns rest, which waits for the script and reaps it; the caller
+// runs it after the response is finished.
+func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, func(), error) {
 	bufs := bufferPool.Get().(*buffers)
 	defer bufferPool.Put(bufs)
 	bufs.br.Reset(p)
@@ -736,7 +775,7 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, error) 
 
 	hdr, err := ReadHeader(bufs.br, maxHeaderBytes, p.script.NPH)
 	if err != nil {
-		return "", p.fail(w, err)
+		return "", nil, p.fail(w, err)
 	}
 
 	status, loc := hdr.Status, hdr.Location
@@ -748,10 +787,10 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, error) 
 			p.errlog.setStatus(http.StatusOK)
 			state := p.finish(w)
 			if err != nil {
-				return "", p.failed(state, err)
+				return "", nil, p.failed(state, err)
 			}
 			p.logExit(state, 0)
-			return loc, nil
+			return loc, nil, nil
 		}
 		// RFC 3875 section 6.2.3: a client redirect.
 		status = http.StatusFound
@@ -794,12 +833,41 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, error) 
 	// A script that closed stdout and runs on past Timeout must not get its
 	// complete response cut by a write deadline.
 	p.streaming.Store(false)
+	if copyErr == nil && !p.exitsSoon() {
+		// The body is complete (stdout reached EOF) but the script runs
+		// on: let the response end now instead of holding the client until
+		// the script exits, as CPython does. Apache likewise ends the
+		// response and deals with the process afterwards.
+		p.cutStdin(w)
+		close(p.detach)
+		return "", func() {
+			p.logExit(p.finish(nil), status)
+		}, nil
+	}
 	state := p.finish(w)
 	p.logExit(state, status)
 	if copyErr != nil {
-		return "", fmt.Errorf("%w: %w", ErrAborted, copyErr)
+		return "", nil, fmt.Errorf("%w: %w", ErrAborted, copyErr)
 	}
-	return "", nil
+	return "", nil, nil
+}
+
+// exitsSoon reports whether the leader exits within exitLinger of the end
+// of its output, which is what almost every script does.
+func (p *process) exitsSoon() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+	}
+	t := time.NewTimer(exitLinger)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // copyBody streams the body as the script writes it: whenever a read comes

@@ -831,19 +831,63 @@ func TestServeTimeoutWithStalledClient(t *testing.T) {
 	}
 }
 
-// A response the script completed (stdout closed) is delivered whole even
-// when the script itself runs on past Timeout and is killed.
+// A response the script completed (stdout closed) is delivered whole, and
+// at once, even when the script itself runs on; it is still killed at
+// Timeout and logged, after the response.
 func TestServeTimeoutAfterCompleteResponse(t *testing.T) {
-	ts := newTestServer(t, &Host{Timeout: 300 * time.Millisecond, KillGrace: 100 * time.Millisecond}, modeScript(t, "close-then-hang"))
+	const timeout = 2 * time.Second
+	ts := newTestServer(t, &Host{Timeout: timeout, KillGrace: 100 * time.Millisecond}, modeScript(t, "close-then-hang"))
+	start := time.Now()
 	resp, body := get(t, ts, "/")
 	if resp.StatusCode != 200 || body != "complete" {
 		t.Errorf("got %d %q, want 200 %q", resp.StatusCode, body, "complete")
 	}
+	if elapsed := time.Since(start); elapsed >= timeout {
+		t.Errorf("response took %v: the client waited for the script instead of its output", elapsed)
+	}
 	if res := ts.result(t); res.err != nil {
 		t.Errorf("got Serve error %v, want nil", res.err)
 	}
+	waitLog(t, ts, "cgi script exited abnormally", 3*timeout)
 	if exits := ts.logs.FilterMessage("cgi script exited abnormally").All(); len(exits) != 1 || exits[0].ContextMap()["signal"] == nil {
 		t.Errorf("got exit logs %v, want one naming the signal", exits)
+	}
+}
+
+// A script that closed stdout and runs on without any Timeout still ends
+// its response at once, keeps its process slot while it runs, and is
+// stopped by Close.
+func TestServeDetachedScriptHoldsSlotUntilClose(t *testing.T) {
+	h := &Host{MaxProcs: 1, QueueTimeout: 200 * time.Millisecond, KillGrace: 100 * time.Millisecond}
+	ts := newTestServer(t, h, modeScript(t, "close-then-hang"))
+	start := time.Now()
+	resp, body := get(t, ts, "/")
+	if resp.StatusCode != 200 || body != "complete" || time.Since(start) > 5*time.Second {
+		t.Fatalf("got %d %q after %v, want 200 %q at once", resp.StatusCode, body, time.Since(start), "complete")
+	}
+	ts.result(t)
+	// The slot is still taken by the running script.
+	if resp, _ := get(t, ts, "/"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("second request got %d, want 503 while the first script still runs", resp.StatusCode)
+	}
+	ts.result(t)
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.running.Load(); n != 0 {
+		t.Errorf("%d scripts still running after Close", n)
+	}
+}
+
+// waitLog waits until a log entry with msg appears.
+func waitLog(t *testing.T, ts *testServer, msg string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for ts.logs.FilterMessage(msg).Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q log within %v", msg, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
