@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"regexp"
 	"strconv"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -71,18 +73,30 @@ type serverOptions struct {
 func cmdPyHTTPServer(fl caddycmd.Flags) (int, error) {
 	opts, err := parseServerFlags(fl)
 	if err != nil {
-		return caddy.ExitCodeFailedStartup, err
+		// argparse's exit status for a usage error.
+		return exitCodeUsage, err
 	}
 	cfg, err := opts.config()
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
-	caddy.TrapSignals()
+	// Python's CLI prints its banner on stdout, says so on Ctrl-C and
+	// exits 0; Caddy's own signal trap would do neither.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	if err := caddy.Run(cfg); err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
-	fmt.Fprintln(os.Stderr, opts.banner())
-	select {}
+	fmt.Println(opts.banner())
+	if <-signals == os.Interrupt {
+		fmt.Println("\nKeyboard interrupt received, exiting.")
+	}
+	// Stop lets requests in flight finish and CGI scripts be stopped
+	// (pyhttp_cgi's Cleanup) before the process exits.
+	if err := caddy.Stop(); err != nil {
+		return caddy.ExitCodeFailedQuit, err
+	}
+	return caddy.ExitCodeSuccess, nil
 }
 
 var protocolRE = regexp.MustCompile(`^HTTP/\d+\.\d+$`)
@@ -221,5 +235,10 @@ func (o *serverOptions) config() (*caddy.Config, error) {
 	return cfg, nil
 }
 
-// accessLoggerName names the command's access logger.
-const accessLoggerName = "pyhttp"
+const (
+	// accessLoggerName names the command's access logger.
+	accessLoggerName = "pyhttp"
+	// exitCodeUsage is the status Python's argparse exits with on a bad
+	// command line.
+	exitCodeUsage = 2
+)
