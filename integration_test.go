@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,6 +186,9 @@ func simpleSite(t *testing.T) string {
 		"private/secret.txt":   "secret",
 		"big.bin":              strings.Repeat("0123456789", 1000),
 	})
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	startCaddy(t, fmt.Sprintf(`
 http://localhost:%d {
 	root * %s
@@ -230,6 +234,13 @@ func TestSimpleServesFilesLikePython(t *testing.T) {
 		{name: "If-Modified-Since with a non-UTC zone is ignored", method: "GET", path: "/hello.txt", header: []string{"If-Modified-Since", info.ModTime().Add(time.Hour).In(time.FixedZone("", 3600)).Format(time.RFC1123Z)}, status: 200, contentType: "text/plain", body: "hello, world\n"},
 		{name: "If-Modified-Since before mtime", method: "GET", path: "/hello.txt", header: []string{"If-Modified-Since", info.ModTime().Add(-time.Hour).UTC().Format(http.TimeFormat)}, status: 200, contentType: "text/plain", body: "hello, world\n"},
 		{name: "range", method: "GET", path: "/big.bin", header: []string{"Range", "bytes=10-19"}, status: 206, contentType: "application/octet-stream", body: "0123456789"},
+		{name: "suffix range", method: "GET", path: "/big.bin", header: []string{"Range", "bytes=-3"}, status: 206, contentType: "application/octet-stream", body: "789"},
+		{name: "range to the end", method: "GET", path: "/hello.txt", header: []string{"Range", "bytes=7-"}, status: 206, contentType: "text/plain", body: "world\n"},
+		{name: "unknown range unit is ignored, as Python ignores Range", method: "GET", path: "/hello.txt", header: []string{"Range", "items=0-1"}, status: 200, contentType: "text/plain", body: "hello, world\n"},
+		{name: "malformed range is ignored", method: "GET", path: "/hello.txt", header: []string{"Range", "bytes=5-1"}, status: 200, contentType: "text/plain", body: "hello, world\n"},
+		{name: "several ranges are ignored", method: "GET", path: "/hello.txt", header: []string{"Range", "bytes=0-1,3-4"}, status: 200, contentType: "text/plain", body: "hello, world\n"},
+		{name: "stale If-Range sends the whole file", method: "GET", path: "/hello.txt", header: []string{"Range", "bytes=0-1", "If-Range", "Thu, 01 Jan 1998 00:00:00 GMT"}, status: 200, contentType: "text/plain", body: "hello, world\n"},
+		{name: "matching If-Range sends the range", method: "GET", path: "/hello.txt", header: []string{"Range", "bytes=0-4", "If-Range", lastModified}, status: 206, contentType: "text/plain", body: "hello"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := do(t, tc.method, simpleURL(tc.path), nil, tc.header...)
@@ -265,6 +276,7 @@ func TestSimpleRedirectsAndErrors(t *testing.T) {
 	simpleSite(t)
 	for _, tc := range []struct {
 		name, requestLine string
+		header            []string
 		status            int
 		location          string
 		message           string // Python's message on the error page
@@ -282,9 +294,13 @@ func TestSimpleRedirectsAndErrors(t *testing.T) {
 		{name: "POST", requestLine: "POST /hello.txt HTTP/1.1", status: 501, message: "Unsupported method ('POST')"},
 		{name: "lower-case get", requestLine: "get /hello.txt HTTP/1.1", status: 501, message: "Unsupported method ('get')"},
 		{name: "NUL byte", requestLine: "GET /hello.txt%00 HTTP/1.1", status: 400, message: "Bad request path"},
+		// Opening a FIFO for reading blocks until a writer comes; Python
+		// hangs there, and so did this handler once.
+		{name: "FIFO is not content", requestLine: "GET /fifo HTTP/1.1", status: 404, message: "File not found"},
+		{name: "unsatisfiable range", requestLine: "GET /hello.txt HTTP/1.1", header: []string{"Range", "bytes=100-"}, status: 416, message: "Requested Range Not Satisfiable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			header := []string{}
+			header := tc.header
 			if strings.HasPrefix(tc.requestLine, "P") {
 				header = append(header, "Content-Length", "0")
 			}

@@ -3,6 +3,7 @@ package pyhttp
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"mime"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -17,6 +19,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/pyhttp/caddy-pyhttp/internal/byterange"
 	"github.com/pyhttp/caddy-pyhttp/internal/httpdate"
 	"github.com/pyhttp/caddy-pyhttp/internal/listing"
 	"github.com/pyhttp/caddy-pyhttp/internal/mimetypes"
@@ -187,7 +190,10 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 // serveFile sends one regular file: Python's headers and If-Modified-Since
 // rule, plus Range support and sendfile through http.ServeContent.
 func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) error {
-	f, err := os.Open(name)
+	// O_NONBLOCK: opening a FIFO for reading would otherwise block until a
+	// writer appears, pinning the request (Python hangs there). Regular
+	// files ignore the flag.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return errFileNotFound(err)
 	}
@@ -197,8 +203,8 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 		return errFileNotFound(err)
 	}
 	if !info.Mode().IsRegular() {
-		// Python would open a FIFO or device and block or stream it
-		// forever; only regular files are content.
+		// Only regular files are content; a FIFO or device would block or
+		// stream forever.
 		return errFileNotFound(&fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")})
 	}
 
@@ -208,42 +214,53 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 		return nil
 	}
 
+	size := info.Size()
 	h := w.Header()
 	h.Set("Content-Type", s.mime.TypeByName(name))
-	// Set even for an mtime at the Unix epoch, which ServeContent would
-	// leave out; Python always sends it.
+	// Python sends Last-Modified always, even for an mtime at the epoch.
 	h.Set("Last-Modified", info.ModTime().UTC().Format(http.TimeFormat))
-
 	h.Set("Accept-Ranges", "bytes")
 
-	if r.Header.Get("Range") != "" {
-		// Beyond Python: single and multiple ranges and If-Range, as
-		// http.ServeContent implements them. Python ignores every other
-		// precondition (If-Modified-Since was decided above), so
-		// ServeContent must not apply its ETag-less rules to them
-		// (If-None-Match: * would give 304, If-Match 412).
-		r = r.Clone(r.Context())
-		for _, k := range []string{"If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since"} {
-			r.Header.Del(k)
+	// Beyond Python, which ignores Range: one byte range is served, and
+	// whatever cannot be served as one range (another unit, bad syntax,
+	// several ranges, a stale If-Range) gets the whole file, as Python
+	// sends it.
+	status, start, length := http.StatusOK, int64(0), size
+	if header := r.Header.Get("Range"); header != "" && byterange.IfRangeAllows(r.Header.Get("If-Range"), info.ModTime()) {
+		switch rng := byterange.Parse(header, size); rng.Decision {
+		case byterange.Partial:
+			status, start, length = http.StatusPartialContent, rng.Start, rng.Length
+			h.Set("Content-Range", rng.ContentRange(size))
+		case byterange.Unsatisfiable:
+			h.Set("Content-Range", rng.ContentRange(size))
+			h.Del("Last-Modified")
+			return caddyhttp.Error(http.StatusRequestedRangeNotSatisfiable, fmt.Errorf("range %q of a %d-byte file", header, size))
 		}
-		http.ServeContent(w, r, "", info.ModTime(), f)
-		return nil
 	}
 
-	h.Set("Content-Length", itoa(info.Size()))
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
+	h.Set("Content-Length", itoa(length))
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead || length == 0 {
 		return nil
 	}
-	// Hand the *os.File itself to ReadFrom. Caddy's write-idle wrapper
-	// feeds ReadFrom one io.LimitedReader per chunk, and the connection
-	// uses sendfile(2) for a LimitedReader over an *os.File; ServeContent's
-	// own io.CopyN would add a second LimitedReader and force a 32 KiB
-	// read/write copy instead (see BENCHMARKS.md).
+	var src io.Reader = f
+	if start > 0 {
+		if _, err := f.Seek(start, io.SeekStart); err != nil {
+			return nil // the status line is gone; the client sees a short body
+		}
+	}
+	if start+length < size {
+		src = io.LimitReader(f, length)
+	}
+	// Hand the *os.File itself to ReadFrom whenever the rest of the file is
+	// sent. Caddy's write-idle wrapper feeds ReadFrom one io.LimitedReader
+	// per chunk, and the connection uses sendfile(2) for a LimitedReader
+	// over an *os.File; http.ServeContent's own io.CopyN would add a second
+	// LimitedReader and force a 32 KiB read/write copy (see BENCHMARKS.md).
 	if rf, ok := w.(io.ReaderFrom); ok {
-		_, err = rf.ReadFrom(f)
+		_, err = rf.ReadFrom(src)
 	} else {
-		_, err = io.Copy(w, f)
+		_, err = io.Copy(w, src)
 	}
 	if err != nil {
 		// The status line is gone; the client sees a short body.
