@@ -442,6 +442,7 @@ func (c *CGI) buildEnv(r *http.Request, repl *caddy.Replacer, root string, scrip
 		PathInfo:       script.PathInfo,
 		PassAuth:       c.PassAuth,
 		PassEnv:        c.PassEnv,
+		Defaults:       pythonEnvDefaults,
 	}
 	// REQUEST_URI is what the client asked for, before rewrites.
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
@@ -538,6 +539,16 @@ func lookupGroup(s string) (*user.Group, error) {
 		return &user.Group{Gid: s, Name: s}, nil
 	}
 	return user.LookupGroup(s)
+}
+
+// pythonEnvDefaults are the variables CGIHTTPRequestHandler.run_cgi sets
+// on every request, empty when the request has no value for them; legacy
+// scripts read them as os.environ['PATH_INFO'] and would fail on a missing
+// key. (Python's CONTENT_TYPE default of text/plain is left out: RFC 3875
+// section 4.1.3 says a body without a type has none.)
+var pythonEnvDefaults = []string{
+	"PATH_INFO=", "REMOTE_HOST=", "CONTENT_LENGTH=",
+	"HTTP_ACCEPT=", "HTTP_USER_AGENT=", "HTTP_COOKIE=", "HTTP_REFERER=",
 }
 
 // defaultCGIDirs is Python's CGIHTTPRequestHandler.cgi_directories.

@@ -236,17 +236,24 @@ func TestCGIEnvironment(t *testing.T) {
 			}
 		}
 		// httpoxy, unverified credentials, and the server's own environment
-		// must not reach the script; a GET without a body has no
-		// CONTENT_LENGTH (regression: Caddy's body wrappers made it "0").
+		// must not reach the script.
 		for _, name := range []string{"HTTP_PROXY", "HTTP_AUTHORIZATION", "REMOTE_USER", "AUTH_TYPE",
-			"PYHTTP_NOT_PASSED", "HOME", "CONTENT_TYPE", "CONTENT_LENGTH"} {
+			"PYHTTP_NOT_PASSED", "HOME", "CONTENT_TYPE"} {
 			if v, ok := env[name]; ok {
 				t.Errorf("%s is set to %q, want unset", name, v)
 			}
 		}
+		// A GET without a body has an empty CONTENT_LENGTH, as under
+		// Python (regression: Caddy's body wrappers once made it "0"), and
+		// Python's always-present variables are there, empty.
+		for _, name := range []string{"CONTENT_LENGTH", "REMOTE_HOST", "HTTP_REFERER"} {
+			if v, ok := env[name]; !ok || v != "" {
+				t.Errorf("%s: got %q (set: %v), want set and empty", name, v, ok)
+			}
+		}
 		// Only CGI variables, PATH, pass_env and env: nothing else from the
 		// server (the shell adds PWD, and SHLVL or _ in some shells).
-		allowed := []string{"AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "DOCUMENT_ROOT",
+		allowed := []string{"AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "DOCUMENT_ROOT", "REMOTE_HOST",
 			"GATEWAY_INTERFACE", "HTTPS", "PATH_INFO", "PATH_TRANSLATED", "QUERY_STRING",
 			"REMOTE_ADDR", "REMOTE_PORT", "REMOTE_USER", "REQUEST_METHOD", "REQUEST_SCHEME",
 			"REQUEST_URI", "SCRIPT_FILENAME", "SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT",
@@ -272,8 +279,12 @@ func TestCGIEnvironment(t *testing.T) {
 		if got := env["ARGC"]; got != "1" {
 			t.Errorf("ARGC: got %q, want %q", got, "1")
 		}
-		if _, ok := env["PATH_INFO"]; ok {
-			t.Errorf("PATH_INFO set without path info: %q", env["PATH_INFO"])
+		// Python sets PATH_INFO even without path info, empty.
+		if v, ok := env["PATH_INFO"]; !ok || v != "" {
+			t.Errorf("PATH_INFO without path info: got %q (set: %v), want set and empty", v, ok)
+		}
+		if _, ok := env["PATH_TRANSLATED"]; ok {
+			t.Errorf("PATH_TRANSLATED set without path info: %q", env["PATH_TRANSLATED"])
 		}
 	})
 

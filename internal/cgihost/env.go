@@ -58,6 +58,11 @@ type EnvConfig struct {
 	// PassEnv lists variables copied from the server's own environment when
 	// set there. PATH is always copied (default "/usr/local/bin:/usr/bin:/bin").
 	PassEnv []string
+	// Defaults holds "K=V" entries set only where the request left the
+	// variable unset, before PassEnv and Env. CPython always sets PATH_INFO,
+	// REMOTE_HOST, CONTENT_LENGTH and a few HTTP_* variables, empty if need
+	// be, and scripts written for it index os.environ directly.
+	Defaults []string
 	// Env holds "K=V" entries applied last: they override everything above,
 	// including HTTP_* variables derived from request headers.
 	Env []string
@@ -147,6 +152,15 @@ func BuildEnv(r *http.Request, c *EnvConfig) ([]string, error) {
 		return nil, err
 	}
 
+	for _, kv := range c.Defaults {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%w: default entry %q has no name", ErrInvalidEnv, kv)
+		}
+		if _, set := env[k]; !set {
+			env[k] = v
+		}
+	}
 	path := os.Getenv("PATH")
 	if path == "" {
 		path = defaultPath
@@ -206,9 +220,16 @@ func addHeaderVars(env map[string]string, r *http.Request, passAuth bool) error 
 		}
 		from[folded] = name
 		sep := ", "
-		if folded == "COOKIE" {
-			// RFC 6265 section 5.4: cookie-pairs are separated by "; ".
+		switch folded {
+		case "COOKIE":
+			// RFC 6265 section 5.4: cookie-pairs are separated by "; ",
+			// and an empty Cookie field adds no pair (CPython skips
+			// empty ones too).
 			sep = "; "
+			values = slices.DeleteFunc(slices.Clone(values), func(v string) bool { return strings.TrimSpace(v) == "" })
+		case "ACCEPT":
+			// CPython joins repeated Accept fields with a bare ",".
+			sep = ","
 		}
 		env["HTTP_"+folded] = strings.Join(values, sep)
 	}

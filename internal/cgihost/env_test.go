@@ -70,7 +70,7 @@ func TestBuildEnv(t *testing.T) {
 				"QUERY_STRING": "a=b", "REMOTE_ADDR": "192.0.2.7", "REMOTE_PORT": "5555",
 				"REQUEST_URI": "http://example.com:8080/cgi-bin/s.sh/extra?a=b", "SCRIPT_FILENAME": "/srv/www/cgi-bin/s.sh",
 				"DOCUMENT_ROOT": "/srv/www/", "REQUEST_SCHEME": "http", "HTTP_HOST": "example.com:8080",
-				"HTTP_USER_AGENT": "ua/1", "HTTP_ACCEPT": "text/html, text/plain", "HTTP_COOKIE": "a=1; b=2",
+				"HTTP_USER_AGENT": "ua/1", "HTTP_ACCEPT": "text/html,text/plain", "HTTP_COOKIE": "a=1; b=2",
 				"PATH": "/test/bin", "CGIHOST_PASSED": "yes",
 			},
 			absent: []string{"CONTENT_TYPE", "CONTENT_LENGTH", "HTTPS", "REMOTE_USER", "AUTH_TYPE", "CGIHOST_SECRET", "CGIHOST_UNSET"},
@@ -393,4 +393,30 @@ func FuzzBuildEnv(f *testing.F) {
 			t.Fatalf("got HTTP_PROXY or HTTP_AUTHORIZATION in %q", env)
 		}
 	})
+}
+
+// Defaults fill only what the request left unset, and an empty Cookie
+// field adds no empty cookie-pair.
+func TestBuildEnvDefaultsAndEmptyCookie(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("GET", "http://example.com/cgi-bin/s.sh", nil)
+	r.Header["Cookie"] = []string{"", "b=2"}
+	r.Header.Set("User-Agent", "ua/1")
+	env, err := BuildEnv(r, &EnvConfig{ScriptName: "/cgi-bin/s.sh", Defaults: []string{"PATH_INFO=", "HTTP_USER_AGENT=", "REMOTE_HOST="}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[string]string)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	for k, want := range map[string]string{"PATH_INFO": "", "REMOTE_HOST": "", "HTTP_USER_AGENT": "ua/1", "HTTP_COOKIE": "b=2"} {
+		if got, ok := m[k]; !ok || got != want {
+			t.Errorf("%s: got %q (set: %v), want %q", k, got, ok, want)
+		}
+	}
+	if _, err := BuildEnv(r, &EnvConfig{Defaults: []string{"=x"}}); !errors.Is(err, ErrInvalidEnv) {
+		t.Errorf("nameless default: got %v, want ErrInvalidEnv", err)
+	}
 }
