@@ -138,8 +138,11 @@ type Script struct {
 // starting with "/" and no Status), nothing is written and the location is
 // returned for the caller to re-dispatch as GET.
 //
-// Serve returns only after the script and every process in its group are
-// gone and reaped.
+// Serve returns once the response is complete. Normally that is after the
+// script and every process in its group are gone and reaped; a script that
+// closed its stdout but runs on after its whole request body was delivered
+// is reaped in the background instead, keeping its MaxProcs slot and staying
+// under Timeout and Close.
 func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRedirect string, err error) {
 	h.init()
 	if s == nil {
@@ -176,18 +179,26 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 		release()
 		body.close()
 	}
-	loc, rest, err := p.serve(w, r)
-	if rest == nil {
-		done()
-		return loc, err
-	}
-	// The response is complete but the script runs on (it closed stdout
-	// to let the client go, then kept working): it keeps its slot, stays
-	// under Timeout and Close, and is reaped in the background.
-	go func() {
-		rest()
-		done()
+	detached := false
+	defer func() {
+		// Deferred so that even a panic from a wrapping ResponseWriter
+		// cannot leak the slot and wedge Close.
+		if !detached {
+			done()
+		}
 	}()
+	loc, rest, err := p.serve(w, r)
+	if rest != nil {
+		// The response is complete but the script runs on (it closed
+		// stdout to let the client go, then kept working): it keeps its
+		// slot, stays under Timeout and Close, and is reaped in the
+		// background.
+		detached = true
+		go func() {
+			defer done()
+			rest()
+		}()
+	}
 	return loc, err
 }
 
@@ -206,6 +217,7 @@ func (h *Host) Close() error {
 	h.procs.Wait()
 	// Close already waited for every started script, and start checks
 	// closed before it spawns, so no script can still be handed devNull.
+	h.devNullOnce.Do(func() {}) // orders the read after a concurrent first emptyStdin
 	if h.devNull != nil {
 		_ = h.devNull.Close()
 	}
@@ -400,7 +412,8 @@ type process struct {
 	stderrDone chan struct{}
 
 	why         atomic.Int32 // reason
-	streaming   atomic.Bool  // between the header and the end of the body copy
+	streaming   bool         // between the header and the end of the body copy; guarded by wmu
+	wmu         sync.Mutex   // orders the supervisor's use of w against the end of the response
 	ownDeadline bool         // the current stdout read deadline was set by the reader
 	postKill    int64        // stdout bytes read after the final SIGKILL
 
@@ -628,10 +641,15 @@ wait:
 		p.why.CompareAndSwap(int32(reasonNone), int32(why))
 		// Nobody wants the rest of the output: wake the reader now.
 		_ = p.stdout.SetReadDeadline(time.Now())
-		if (why == reasonTimeout || why == reasonClosed) && p.streaming.Load() {
+		if why == reasonTimeout || why == reasonClosed {
 			// A client that stopped reading would otherwise pin this request
-			// (and its process slot) in a blocked Write.
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Now())
+			// (and its process slot) in a blocked Write. Under wmu: once the
+			// response is over, w belongs to net/http again.
+			p.wmu.Lock()
+			if p.streaming {
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Now())
+			}
+			p.wmu.Unlock()
 		}
 		p.terminate()
 	} else {
@@ -811,7 +829,9 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, func(),
 		// Without a Content-Type, net/http would sniff one from the body.
 		out["Content-Type"] = nil
 	}
-	p.streaming.Store(true)
+	p.wmu.Lock()
+	p.streaming = true
+	p.wmu.Unlock()
 	p.errlog.setStatus(status)
 	w.WriteHeader(status)
 
@@ -832,8 +852,10 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, func(),
 	}
 	// A script that closed stdout and runs on past Timeout must not get its
 	// complete response cut by a write deadline.
-	p.streaming.Store(false)
-	if copyErr == nil && !p.exitsSoon() {
+	p.wmu.Lock()
+	p.streaming = false
+	p.wmu.Unlock()
+	if copyErr == nil && p.stdinDelivered() && !p.exitsSoon() {
 		// The body is complete (stdout reached EOF) but the script runs
 		// on: let the response end now instead of holding the client until
 		// the script exits, as CPython does. Apache likewise ends the
@@ -850,6 +872,19 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, func(),
 		return "", nil, fmt.Errorf("%w: %w", ErrAborted, copyErr)
 	}
 	return "", nil, nil
+}
+
+// stdinDelivered reports whether the whole request body has reached the
+// script (or there was none to stream). A script that answered early and
+// still reads its upload must not be detached: that would cut the body
+// short and pass the truncation off as EOF.
+func (p *process) stdinDelivered() bool {
+	select {
+	case <-p.stdinDone:
+		return true
+	default:
+		return false
+	}
 }
 
 // exitsSoon reports whether the leader exits within exitLinger of the end

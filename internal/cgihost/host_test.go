@@ -4,6 +4,7 @@ package cgihost
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -876,6 +877,29 @@ func TestServeDetachedScriptHoldsSlotUntilClose(t *testing.T) {
 	}
 	if n := h.running.Load(); n != 0 {
 		t.Errorf("%d scripts still running after Close", n)
+	}
+}
+
+// A script that answers early, closes stdout and only then reads its
+// upload gets the whole body: the response is not detached (and stdin not
+// cut) while the body is still being delivered.
+func TestServeAnswerEarlyThenReadUpload(t *testing.T) {
+	ts := newTestServer(t, &Host{}, modeScript(t, "ack-then-read"))
+	body := bytes.Repeat([]byte("u"), 4<<20)
+	resp, err := ts.Client().Post(ts.URL+"/", "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || string(got) != "queued" {
+		t.Fatalf("got %d %q, want 202 %q", resp.StatusCode, got, "queued")
+	}
+	ts.result(t)
+	waitLog(t, ts, "cgi stderr", 10*time.Second)
+	lines := ts.logs.FilterMessage("cgi stderr").All()
+	if want := fmt.Sprintf("read %d", len(body)); len(lines) != 1 || lines[0].ContextMap()["line"] != want {
+		t.Errorf("got stderr %v, want %q", lines, want)
 	}
 }
 

@@ -115,6 +115,16 @@ func runTestScript(mode string) int {
 			}
 			size -= n
 		}
+	case "ack-then-read":
+		// Answers at once, closes stdout, then reads its whole upload and
+		// reports how much it got on stderr.
+		header("Status: 202 Accepted", "Content-Type: text/plain")
+		fmt.Fprint(out, "queued")
+		out.Flush()
+		os.Stdout.Close()
+		time.Sleep(200 * time.Millisecond) // past the exit linger
+		n, _ := io.Copy(io.Discard, os.Stdin)
+		fmt.Fprintf(os.Stderr, "read %d\n", n)
 	case "close-then-hang":
 		// Finishes its response, then keeps working past any timeout.
 		header("Content-Type: text/plain")
