@@ -310,10 +310,12 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 		default:
 			return errUnsupportedMethod(r.Method)
 		}
-		if err := c.checkNotInCGIDir(root, target); err != nil {
-			return err
-		}
-		return c.static.serve(w, r, root, target)
+		return c.static.serve(w, r, root, target, func(name string) error {
+			if c.inCGIDir(root, name) {
+				return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
+			}
+			return nil
+		})
 	}
 
 	switch r.Method {
@@ -336,8 +338,12 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	}
 
 	env, err := c.buildEnv(r, repl, root, script)
-	if err != nil {
+	if errors.Is(err, cgihost.ErrHeaderCollision) {
 		return pyError(http.StatusBadRequest, "Bad request headers", err)
+	} else if err != nil {
+		// A NUL byte from an env value after placeholder replacement:
+		// the configuration's fault, not the client's.
+		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
 	workDir := filepath.Dir(script.File)
 	if c.Dir != "" {
@@ -391,7 +397,11 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 		return pyError(http.StatusBadGateway, "Bad local redirect", err)
 	}
 	r2 := r.Clone(r.Context())
-	r2.Method = http.MethodGet
+	if r.Method != http.MethodHead {
+		// RFC 3875 section 6.2.2: the redirected request is a GET; a HEAD
+		// stays a HEAD, so no body is produced for nothing.
+		r2.Method = http.MethodGet
+	}
 	r2.URL = u
 	r2.RequestURI = location
 	r2.Body = http.NoBody
@@ -402,34 +412,38 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	return c.serve(w, r2, next, redirects+1)
 }
 
-// checkNotInCGIDir refuses a static request whose file lies inside a CGI
-// directory by another name (a symbolic link elsewhere in the tree pointing
-// into cgi-bin), so a script's source never leaves the server.
-func (c *CGI) checkNotInCGIDir(root, target string) error {
-	translated, err := pypath.Translate(root, target)
-	if err != nil {
-		return errBadPath(err)
-	}
-	real, err := filepath.EvalSymlinks(strings.TrimSuffix(translated, "/"))
-	if err != nil {
-		return nil // missing files get their 404 from the static branch
-	}
+// inCGIDir reports whether the file or directory name is, or lies inside,
+// one of the CGI directories under root, by any other name: a symbolic link
+// elsewhere in the tree, an index.html linked to a script, a different
+// spelling on a case-insensitive file system. Identity is compared with
+// os.SameFile (device and inode) along the real path's ancestors, so no
+// script's source leaves the server through the static branch.
+func (c *CGI) inCGIDir(root, name string) bool {
+	var dirs []os.FileInfo
 	for _, d := range c.CGIDirs {
-		cgiReal, err := filepath.EvalSymlinks(filepath.Join(root, filepath.FromSlash(d)))
-		if err != nil {
-			continue
-		}
-		// The directory itself without a trailing slash only gets the
-		// static branch's 301 (`/cgi-bin` -> `/cgi-bin/`, as Python's
-		// is_cgi leaves it to send_head), which discloses nothing.
-		if real == cgiReal && !strings.HasSuffix(translated, "/") {
-			continue
-		}
-		if real == cgiReal || strings.HasPrefix(real, cgiReal+string(filepath.Separator)) {
-			return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(d))); err == nil && fi.IsDir() {
+			dirs = append(dirs, fi)
 		}
 	}
-	return nil
+	if len(dirs) == 0 {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(name)
+	if err != nil {
+		return false // missing files get their 404 from the static branch
+	}
+	for p := real; ; p = filepath.Dir(p) {
+		if fi, err := os.Stat(p); err == nil {
+			for _, d := range dirs {
+				if os.SameFile(fi, d) {
+					return true
+				}
+			}
+		}
+		if filepath.Dir(p) == p {
+			return false
+		}
+	}
 }
 
 // buildEnv assembles the script's environment.

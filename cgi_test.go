@@ -144,6 +144,14 @@ func TestCGISpellingsRunTheScript(t *testing.T) {
 	if err := os.Symlink("cgi-bin/env.sh", filepath.Join(root, "files", "env-link.sh")); err != nil {
 		t.Fatal(err)
 	}
+	// Regression (found in review): an index file linked to a script was
+	// served as the directory's index, source and all.
+	if err := os.MkdirAll(filepath.Join(root, "docs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../cgi-bin/env.sh", filepath.Join(root, "docs", "index.html")); err != nil {
+		t.Fatal(err)
+	}
 	cgiSite(t, root, "", "")
 	for _, tc := range []struct{ name, line, scriptName string }{
 		{"plain", "GET /cgi-bin/env.sh HTTP/1.1", "/cgi-bin/env.sh"},
@@ -172,6 +180,8 @@ func TestCGISpellingsRunTheScript(t *testing.T) {
 		{"symlinked cgi-bin listing", "GET /peek/ HTTP/1.1"},
 		{"symlink to a script", "GET /files/env-link.sh HTTP/1.1"},
 		{"HEAD of a symlink to a script", "HEAD /files/env-link.sh HTTP/1.1"},
+		{"index file linked to a script", "GET /docs/ HTTP/1.1"},
+		{"index file linked to a script, by name", "GET /docs/index.html HTTP/1.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := rawRequest(t, cgiPort, tc.line)

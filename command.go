@@ -174,9 +174,13 @@ func (o *serverOptions) banner() string {
 func (o *serverOptions) config() (*caddy.Config, error) {
 	var handler json.RawMessage
 	if o.cgi {
-		// Python runs scripts in its own working directory, which for
-		// `python -m http.server --cgi` is the served directory.
-		handler = caddyconfig.JSONModuleObject(CGI{Root: o.directory, Dir: o.directory}, "handler", "pyhttp_cgi", nil)
+		// Python never changes directory: scripts run in the directory the
+		// server was started from (the served one unless -d says otherwise).
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("finding the working directory for CGI scripts: %w", err)
+		}
+		handler = caddyconfig.JSONModuleObject(CGI{Root: o.directory, Dir: wd}, "handler", "pyhttp_cgi", nil)
 	} else {
 		handler = caddyconfig.JSONModuleObject(Simple{Root: o.directory}, "handler", "pyhttp_simple", nil)
 	}

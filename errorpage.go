@@ -36,7 +36,7 @@ func init() {
 // Outside an error route (no error in the request) it renders a 500.
 type ErrorPage struct {
 	// Replaces the status code. Placeholders are accepted; the result must
-	// be a number from 100 to 999. Default: the error's status code.
+	// be a number from 200 to 999. Default: the error's status code.
 	StatusCode caddyhttp.WeakString `json:"status_code,omitempty"`
 
 	// Replaces the message (the page's "Message:" line). Placeholders are
@@ -112,12 +112,13 @@ func (e *ErrorPage) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhtt
 	return err
 }
 
-// parseStatus parses a status code for WriteHeader, which panics outside
-// 100–999.
+// parseStatus parses a final status code: WriteHeader panics outside
+// 100–999, and a 1xx would go out as an interim response followed by a
+// 200, not as the page.
 func parseStatus(s string) (int, error) {
 	code, err := strconv.Atoi(s)
-	if err != nil || code < 100 || code > 999 {
-		return 0, errors.New("status code must be a number from 100 to 999: " + strconv.Quote(s))
+	if err != nil || code < 200 || code > 999 {
+		return 0, errors.New("status code must be a number from 200 to 999: " + strconv.Quote(s))
 	}
 	return code, nil
 }

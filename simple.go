@@ -139,13 +139,19 @@ func (s *Simple) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
-	return s.serve(w, r, root, pypath.Target(r.URL))
+	return s.serve(w, r, root, pypath.Target(r.URL), nil)
 }
 
 // serve is send_head plus do_GET/do_HEAD for the target (Python's
 // self.path) under root. pyhttp_cgi calls it for the paths that are not
-// scripts.
-func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target string) error {
+// scripts, with guard: it vets every file or directory whose content or
+// names are about to be sent (after the trailing-slash redirect, which
+// discloses nothing), so that no other name for a CGI directory, an index
+// file included, can reveal a script's source.
+func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target string, guard func(name string) error) error {
+	if guard == nil {
+		guard = func(string) error { return nil }
+	}
 	translated, err := pypath.Translate(root, target)
 	if err != nil {
 		return errBadPath(err)
@@ -175,8 +181,14 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 			// os.path.isfile: a directory or broken link named index.html
 			// is skipped and the next name tried.
 			if fi, err := os.Stat(indexPath); err == nil && fi.Mode().IsRegular() && !fileHidden(indexPath, s.hide) {
+				if err := guard(indexPath); err != nil {
+					return err
+				}
 				return s.serveFile(w, r, indexPath)
 			}
+		}
+		if err := guard(name); err != nil {
+			return err
 		}
 		return s.serveListing(w, r, name, target)
 	}
@@ -184,11 +196,14 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 		// send_head: "path ends with / but is not a directory".
 		return errFileNotFound(nil)
 	}
+	if err := guard(name); err != nil {
+		return err
+	}
 	return s.serveFile(w, r, name)
 }
 
 // serveFile sends one regular file: Python's headers and If-Modified-Since
-// rule, plus Range support and sendfile through http.ServeContent.
+// rule, plus single-range support and sendfile.
 func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) error {
 	// O_NONBLOCK: opening a FIFO for reading would otherwise block until a
 	// writer appears, pinning the request (Python hangs there). Regular

@@ -517,7 +517,10 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 	if err := cmd.Start(); err != nil {
 		h.procs.Done()
 		closeAll()
-		return nil, internal("starting cgi script", err)
+		// exec failed: no such interpreter, not an executable format, no
+		// permission for the script's user. The script is at fault, as
+		// with a broken header block: 502, not the server's 500.
+		return nil, &Error{Status: http.StatusBadGateway, Err: fmt.Errorf("starting cgi script: %w", err)}
 	}
 	// The child holds its own copies; ours would keep the pipes from
 	// reporting EOF.

@@ -1205,14 +1205,15 @@ func TestServeFixtures(t *testing.T) {
 	}
 }
 
-// A script that cannot be started is a 500 whose cause survives wrapping.
+// A script that cannot be started is a 502 (the script, not the server,
+// is broken) whose cause survives wrapping.
 func TestServeStartFailure(t *testing.T) {
 	ts := newTestServer(t, &Host{}, func(r *http.Request, env []string) *Script {
 		return &Script{Path: "/nonexistent/script.sh", Env: env}
 	})
 	resp, _ := get(t, ts, "/")
-	if resp.StatusCode != 500 {
-		t.Errorf("got status %d, want 500", resp.StatusCode)
+	if resp.StatusCode != 502 {
+		t.Errorf("got status %d, want 502", resp.StatusCode)
 	}
 	if err := ts.result(t).err; !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("got error %v, want one wrapping fs.ErrNotExist", err)
