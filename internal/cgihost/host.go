@@ -920,7 +920,11 @@ func (p *process) copyBody(w http.ResponseWriter, rc *http.ResponseController, b
 				p.abort()
 				return p.abortCause(fmt.Errorf("writing response: %w", err))
 			}
-			if n < len(buf) {
+			if n < len(buf) && !p.leaderExited() {
+				// Once the script has exited, the rest of its output is
+				// already in the pipe: the next reads end the body, and
+				// flushing now would only cost a system call and a TCP
+				// segment ahead of the final chunk.
 				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 					p.abort()
 					return p.abortCause(fmt.Errorf("flushing response: %w", err))
@@ -935,6 +939,16 @@ func (p *process) copyBody(w http.ResponseWriter, rc *http.ResponseController, b
 			p.abort()
 			return p.abortCause(rerr)
 		}
+	}
+}
+
+// leaderExited reports whether the script's leader process has exited.
+func (p *process) leaderExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
 	}
 }
 
