@@ -158,6 +158,7 @@ type CGI struct {
 	logger *zap.Logger
 	static *Simple
 	host   *cgihost.Host
+	grace  time.Duration // the http app's grace_period; 0 = eternal
 }
 
 // CaddyModule returns the Caddy module information.
@@ -216,14 +217,15 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 
 	logCreds := false
 	if app, err := ctx.AppIfConfigured("http"); err == nil {
-		// fastcgi's rule: credentials reach logs only where the server
-		// says so (log_credentials).
-		if srv, ok := app.(*caddyhttp.App); ok {
-			for _, s := range srv.Servers {
+		if httpApp, ok := app.(*caddyhttp.App); ok {
+			// fastcgi's rule: credentials reach logs only where the
+			// server says so (log_credentials).
+			for _, s := range httpApp.Servers {
 				if s.Logs != nil && s.Logs.ShouldLogCredentials {
 					logCreds = true
 				}
 			}
+			c.grace = time.Duration(httpApp.GracePeriod)
 		}
 	}
 	c.host = &cgihost.Host{
@@ -236,6 +238,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		Credential:     cred,
 		LogCredentials: logCreds,
 	}
+	liveHosts.Store(c.host, struct{}{})
 	return nil
 }
 
@@ -266,14 +269,42 @@ func (c *CGI) Validate() error {
 	return nil
 }
 
-// Cleanup terminates the scripts still running when the config is unloaded.
-// Caddy calls it after the servers' grace period, so scripts that finish
-// within the grace period are never cut short.
+// Cleanup stops the scripts of an unloaded config. When Caddy exits it has
+// already waited for the servers' grace period, so what still runs is
+// stopped now. On a config reload Caddy cleans up at once while the old
+// servers' requests go on, so running scripts (and scripts that already
+// answered but work on) get the rest of the grace period before their
+// process groups are stopped; with an eternal grace period they are waited
+// for.
 func (c *CGI) Cleanup() error {
 	if c.host == nil {
 		return nil
 	}
-	return c.host.Close()
+	host := c.host
+	if caddy.Exiting() {
+		defer liveHosts.Delete(host)
+		return host.Close()
+	}
+	go func() {
+		defer liveHosts.Delete(host)
+		host.Drain(c.grace)
+	}()
+	return nil
+}
+
+// liveHosts holds the CGI hosts not yet closed, for closeAllHosts.
+var liveHosts sync.Map // *cgihost.Host -> struct{}
+
+// closeAllHosts stops every script still running, of this config or an
+// unloaded one still draining. pyhttp-server calls it before it exits:
+// scripts run in process groups of their own, so unlike Python's children
+// they would not get the terminal's Ctrl-C.
+func closeAllHosts() {
+	liveHosts.Range(func(h, _ any) bool {
+		_ = h.(*cgihost.Host).Close()
+		liveHosts.Delete(h)
+		return true
+	})
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // The process-control rules of pyhttp_cgi, through the real in-process
@@ -235,5 +237,95 @@ func waitProcessGone(t *testing.T, pid int, limit time.Duration) {
 			t.Fatalf("process %d still running %v after the client left", pid, limit)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// reloadConfig is a full config for the reload tests: the CGI site with
+// the given grace period and a marker that makes each load a new config.
+func reloadConfig(root, grace, marker string) string {
+	return fmt.Sprintf(`{
+	admin localhost:%d
+	http_port %d
+	https_port %d
+	grace_period %s
+	skip_install_trust
+	auto_https off
+}
+http://:%d {
+	root * %s
+	route {
+		pyhttp_cgi {
+			kill_grace 100ms
+		}
+		respond %q
+	}
+}
+`, adminPort, simplePort, 9443+portOffset, grace, cgiPort, root, marker)
+}
+
+// A config reload lets a running script finish within Caddy's grace
+// period: its client gets the whole response.
+func TestCGIReloadLetsScriptsFinishWithinGrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	root := processTree(t)
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second})
+	tester.InitServer(reloadConfig(root, "5s", "first"), "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := noRedirectClient.Get(cgiURL("/cgi-bin/slow.sh"))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{resp.StatusCode, string(body), err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the script is running (it sleeps 1 s)
+	tester.InitServer(reloadConfig(root, "5s", "second"), "caddyfile")
+	r := <-done
+	if r.err != nil || r.status != 200 || r.body != "slow\n" {
+		t.Errorf("in-flight request across the reload: got %d %q (%v), want 200 %q", r.status, r.body, r.err, "slow\n")
+	}
+}
+
+// A script still running when the grace period of a reload ends is
+// stopped, with its process group, by the old handler's Cleanup.
+func TestCGIReloadKillsScriptsAfterGrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	root := processTree(t)
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second})
+	tester.InitServer(reloadConfig(root, "500ms", "first"), "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	resp, err := http.Get(cgiURL("/cgi-bin/pids.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the pids: %v", err)
+	}
+	var script, child int
+	if _, err := fmt.Sscanf(line, "%d %d", &script, &child); err != nil {
+		t.Fatalf("got %q, want two pids", line)
+	}
+	tester.InitServer(reloadConfig(root, "500ms", "second"), "caddyfile")
+	for _, pid := range []int{script, child} {
+		waitProcessGone(t, pid, 5*time.Second)
 	}
 }

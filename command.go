@@ -93,7 +93,9 @@ func cmdPyHTTPServer(fl caddycmd.Flags) (int, error) {
 	}
 	// Stop lets requests in flight finish and CGI scripts be stopped
 	// (pyhttp_cgi's Cleanup) before the process exits.
-	if err := caddy.Stop(); err != nil {
+	err = caddy.Stop()
+	closeAllHosts()
+	if err != nil {
 		return caddy.ExitCodeFailedQuit, err
 	}
 	return caddy.ExitCodeSuccess, nil

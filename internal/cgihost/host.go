@@ -224,6 +224,33 @@ func (h *Host) Close() error {
 	return nil
 }
 
+// Drain waits until no script runs any more, or grace has passed (grace <= 0
+// waits without limit), then closes the host: what still runs is stopped as
+// Close stops it. It serves a config reload, where the old handler's
+// requests and scripts may finish within the server's grace period.
+func (h *Host) Drain(grace time.Duration) {
+	h.init()
+	var deadline <-chan time.Time
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for h.running.Load() > 0 {
+		select {
+		case <-deadline:
+			_ = h.Close()
+			return
+		case <-h.closing:
+			return
+		case <-tick.C:
+		}
+	}
+	_ = h.Close()
+}
+
 // emptyStdin returns the shared /dev/null, or nil if it cannot be opened
 // (the caller then falls back to a pipe).
 func (h *Host) emptyStdin() *os.File {
@@ -1074,6 +1101,8 @@ const (
 	// exitLinger is how long output is still awaited from a group whose
 	// leader has exited.
 	exitLinger = 100 * time.Millisecond
+	// drainPoll is how often Drain looks for running scripts.
+	drainPoll = 50 * time.Millisecond
 	// stdinGrace lets an in-flight body copy notice the script is gone
 	// before the request body is cut off.
 	stdinGrace = 20 * time.Millisecond

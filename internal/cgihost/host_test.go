@@ -1266,3 +1266,38 @@ func BenchmarkStream100MiB(b *testing.B) {
 		}
 	}
 }
+
+// Drain lets a running script finish within the grace period, stops one
+// that outlives it, and closes an idle host at once.
+func TestDrain(t *testing.T) {
+	t.Run("idle host closes at once", func(t *testing.T) {
+		h := &Host{}
+		start := time.Now()
+		h.Drain(time.Hour)
+		if time.Since(start) > time.Second || !h.isClosed() {
+			t.Errorf("Drain of an idle host took %v (closed: %v)", time.Since(start), h.isClosed())
+		}
+	})
+	t.Run("script outliving the grace period is stopped", func(t *testing.T) {
+		h := &Host{KillGrace: 100 * time.Millisecond}
+		ts := newTestServer(t, h, modeScript(t, "hang"))
+		go func() {
+			resp, err := ts.Client().Get(ts.URL + "/")
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+		for h.running.Load() == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		start := time.Now()
+		h.Drain(300 * time.Millisecond)
+		if d := time.Since(start); d < 300*time.Millisecond || d > 5*time.Second {
+			t.Errorf("Drain returned after %v, want the 300ms grace plus the kill", d)
+		}
+		if n := h.running.Load(); n != 0 {
+			t.Errorf("%d scripts still running after Drain", n)
+		}
+		ts.result(t)
+	})
+}
