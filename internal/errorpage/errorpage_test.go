@@ -5,12 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 )
 
 // notFound is the body python3.11 -m http.server sent for GET /missing,
@@ -189,34 +189,6 @@ for code, message, explain in cases:
 json.dump({"version": sys.version.split()[0], "results": out}, sys.stdout)
 `
 
-// findPython311 returns a CPython 3.11 interpreter, or "" if there is none;
-// the phrases are 3.11's (3.13 renamed 413 and others).
-func findPython311() string {
-	var cands []string
-	if p, err := exec.LookPath("python3.11"); err == nil {
-		cands = append(cands, p)
-	}
-	if p, err := exec.LookPath("python3"); err == nil {
-		cands = append(cands, p)
-	}
-	root := os.Getenv("PYENV_ROOT")
-	if root == "" {
-		if out, err := exec.Command("pyenv", "root").Output(); err == nil {
-			root = strings.TrimSpace(string(out))
-		}
-	}
-	if root != "" {
-		m, _ := filepath.Glob(filepath.Join(root, "versions", "3.11*", "bin", "python3"))
-		cands = append(cands, m...)
-	}
-	for _, p := range cands {
-		if exec.Command(p, "-c", "import sys; sys.exit(sys.version_info[:2] != (3, 11))").Run() == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // TestRenderMatchesPython is the differential test: for each code and message,
 // the body, Content-Type and Content-Length must equal what CPython 3.11's
 // send_error writes, and a body must be sent exactly when HasBody says so.
@@ -224,7 +196,7 @@ func TestRenderMatchesPython(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test runs python3")
 	}
-	py := findPython311()
+	py := pythontest.Find(11, 11)
 	if py == "" {
 		t.Skip("no CPython 3.11 found")
 	}

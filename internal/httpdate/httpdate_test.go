@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 )
 
 // ims is the instant used by most cases: Thu, 04 Mar 2021 05:06:07 GMT.
@@ -285,33 +287,6 @@ json.dump({
 }, sys.stdout)
 `
 
-// findPython returns a CPython 3.11–3.13 interpreter (their parsers are
-// identical), or "" if there is none.
-func findPython() string {
-	var cands []string
-	for _, n := range []string{"python3", "python3.11", "python3.12", "python3.13"} {
-		if p, err := exec.LookPath(n); err == nil {
-			cands = append(cands, p)
-		}
-	}
-	root := os.Getenv("PYENV_ROOT")
-	if root == "" {
-		if out, err := exec.Command("pyenv", "root").Output(); err == nil {
-			root = strings.TrimSpace(string(out))
-		}
-	}
-	if root != "" {
-		m, _ := filepath.Glob(filepath.Join(root, "versions", "3.1[123]*", "bin", "python3"))
-		cands = append(cands, m...)
-	}
-	for _, p := range cands {
-		if exec.Command(p, "-c", "import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))").Run() == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // TestParseIfModifiedSinceMatchesPython is the differential test: for a few
 // thousand generated header values Python's send_head and
 // ParseIfModifiedSince must agree on "usable?" and on the instant, and for
@@ -320,7 +295,7 @@ func TestParseIfModifiedSinceMatchesPython(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test runs python3")
 	}
-	py := findPython()
+	py := pythontest.Find(11, 13)
 	if py == "" {
 		t.Skip("no CPython 3.11-3.13 found")
 	}

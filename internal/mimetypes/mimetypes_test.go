@@ -6,10 +6,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 )
 
 // TestTypeByNameSpecTable checks the spec's section-7 table (the "with Debian
@@ -315,35 +316,6 @@ json.dump({
 }, sys.stdout)
 `
 
-// findPython313 returns a CPython >= 3.13 interpreter, or "" if there is none.
-func findPython313() string {
-	var cands []string
-	for _, n := range []string{"python3.13", "python3.14", "python3.15"} {
-		if p, err := exec.LookPath(n); err == nil {
-			cands = append(cands, p)
-		}
-	}
-	root := os.Getenv("PYENV_ROOT")
-	if root == "" {
-		if out, err := exec.Command("pyenv", "root").Output(); err == nil {
-			root = strings.TrimSpace(string(out))
-		}
-	}
-	if root != "" {
-		m, _ := filepath.Glob(filepath.Join(root, "versions", "3.1[3-9]*", "bin", "python3"))
-		cands = append(cands, m...)
-	}
-	if p, err := exec.LookPath("python3"); err == nil {
-		cands = append(cands, p)
-	}
-	for _, p := range cands {
-		if exec.Command(p, "-c", "import sys; sys.exit(sys.version_info < (3, 13))").Run() == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // TestTypeByNameMatchesPython is the differential test: every extension in the
 // table, in several spellings and with encoding suffixes, must get the same
 // type as CPython 3.13's http.server on a host with the same mime.types.
@@ -351,7 +323,7 @@ func TestTypeByNameMatchesPython(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test runs python3")
 	}
-	py := findPython313()
+	py := pythontest.Find(13, 15)
 	if py == "" {
 		t.Skip("no CPython >= 3.13 found")
 	}
