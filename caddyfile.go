@@ -59,24 +59,32 @@ func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		var err error
-		switch d.Val() {
-		case "root":
-			err = parseOneArg(d, &s.Root)
-		case "index":
-			err = parseIndex(d, &s.IndexNames)
-		case "mime":
-			err = parseMIME(d, &s.MIMETypes)
-		case "hide":
-			err = parseHide(d, &s.Hide)
-		default:
-			return d.Errf("unknown subdirective '%s'", d.Val())
-		}
+		ok, err := parseStaticOption(d, &s.Root, &s.IndexNames, &s.MIMETypes, &s.Hide)
 		if err != nil {
 			return err
 		}
+		if !ok {
+			return d.Errf("unknown subdirective '%s'", d.Val())
+		}
 	}
 	return nil
+}
+
+// parseStaticOption parses the subdirectives that pyhttp_simple and
+// pyhttp_cgi share for the static files they serve (root, index, mime,
+// hide); ok is false for any other subdirective.
+func parseStaticOption(d *caddyfile.Dispenser, root *string, index *[]string, mime *map[string]string, hide *[]string) (ok bool, err error) {
+	switch d.Val() {
+	case "root":
+		return true, parseOneArg(d, root)
+	case "index":
+		return true, parseIndex(d, index)
+	case "mime":
+		return true, parseMIME(d, mime)
+	case "hide":
+		return true, parseHide(d, hide)
+	}
+	return false, nil
 }
 
 // parseCGI parses the pyhttp_cgi directive.
@@ -128,10 +136,14 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		var err error
+		ok, err := parseStaticOption(d, &c.Root, &c.IndexNames, &c.MIMETypes, &c.Hide)
+		if err != nil {
+			return err
+		}
+		if ok {
+			continue
+		}
 		switch d.Val() {
-		case "root":
-			err = parseOneArg(d, &c.Root)
 		case "cgi_dirs":
 			if c.CGIDirs != nil {
 				return d.Err("cgi_dirs already specified")
@@ -215,12 +227,6 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 				c.MaxRequestBody = n
 			}
-		case "index":
-			err = parseIndex(d, &c.IndexNames)
-		case "mime":
-			err = parseMIME(d, &c.MIMETypes)
-		case "hide":
-			err = parseHide(d, &c.Hide)
 		default:
 			return d.Errf("unknown subdirective '%s'", d.Val())
 		}
