@@ -105,6 +105,9 @@ func ReadHeader(r *bufio.Reader, max int, nph bool) (*ResponseHeader, error) {
 			if sawLocation {
 				return nil, fmt.Errorf("%w: repeated location", ErrMalformedHeader)
 			}
+			if !validLocation(value) {
+				return nil, fmt.Errorf("%w: location %q is neither a local path nor an absolute URI", ErrMalformedHeader, truncate(value))
+			}
 			rh.Location, sawLocation = string(value), true
 		default:
 			rh.Header[key] = append(rh.Header[key], string(value))
@@ -144,9 +147,31 @@ func readLine(r *bufio.Reader, buf []byte, room int) ([]byte, error) {
 	}
 }
 
+// validLocation reports whether v is what RFC 3875 section 6.3.2 allows in
+// Location: a local path ("/" ...) or an absolute URI (scheme ":" ...).
+func validLocation(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	if v[0] == '/' {
+		return true
+	}
+	for i, c := range v {
+		switch {
+		case c == ':':
+			return i > 0
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // parseStatus accepts "404" or "404 Reason" (RFC 3875 section 6.3.3:
-// Status = "Status:" status-code SP reason-phrase). Codes below 200 are
-// refused: an interim response cannot end a CGI response.
+// Status = "Status:" status-code SP reason-phrase). Codes outside 200-599
+// are refused.
 func parseStatus(v []byte) (int, bool) {
 	if len(v) < 3 || (len(v) > 3 && v[3] != ' ' && v[3] != '\t') {
 		return 0, false
@@ -158,7 +183,9 @@ func parseStatus(v []byte) (int, bool) {
 		}
 		code = code*10 + int(c-'0')
 	}
-	if code < 200 {
+	if code < 200 || code > 599 {
+		// RFC 9110 section 15: status codes are 100-599; an interim 1xx
+		// cannot end a CGI response.
 		return 0, false
 	}
 	return code, true
