@@ -99,6 +99,7 @@ type Host struct {
 	closed   bool
 	procs    sync.WaitGroup // started scripts not yet reaped
 	running  atomic.Int64   // scripts started and not yet reaped
+	active   atomic.Int64   // Serve calls not yet done, detached scripts included
 	peak     atomic.Int64   // highest value running reached, for tests
 
 	// devNull is stdin for requests without a body, opened once: a pipe,
@@ -151,6 +152,15 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 	if h.isClosed() {
 		return "", &Error{Status: http.StatusServiceUnavailable, Err: ErrClosed}
 	}
+	// Counted from here, so that Drain also waits for requests still
+	// spooling a body or queueing for a slot, not only running scripts.
+	h.active.Add(1)
+	counted := true
+	defer func() {
+		if counted {
+			h.active.Add(-1)
+		}
+	}()
 	// Spool before taking a slot: a slow upload must not hold one of the
 	// MaxProcs slots while no script runs.
 	body, err := h.prepareBody(r)
@@ -193,8 +203,9 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 		// stdout to let the client go, then kept working): it keeps its
 		// slot, stays under Timeout and Close, and is reaped in the
 		// background.
-		detached = true
+		detached, counted = true, false
 		go func() {
+			defer h.active.Add(-1)
 			defer done()
 			rest()
 		}()
@@ -238,7 +249,7 @@ func (h *Host) Drain(grace time.Duration) {
 	}
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
-	for h.running.Load() > 0 {
+	for h.active.Load() > 0 {
 		select {
 		case <-deadline:
 			_ = h.Close()
@@ -833,6 +844,12 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, func(),
 			// the output is meaningless but the script must finish.
 			_, err := io.Copy(io.Discard, bufs.br)
 			p.errlog.setStatus(http.StatusOK)
+			if err == nil && p.stdinDelivered() && !p.exitsSoon() {
+				// As for a complete body: the redirect need not wait for
+				// a script that closed stdout and works on.
+				close(p.detach)
+				return loc, func() { p.logExit(p.finish(nil), 0) }, nil
+			}
 			state := p.finish(w)
 			if err != nil {
 				return "", nil, p.failed(state, err)
@@ -901,7 +918,24 @@ func (p *process) serve(w http.ResponseWriter, r *http.Request) (string, func(),
 	if copyErr != nil {
 		return "", nil, fmt.Errorf("%w: %w", ErrAborted, copyErr)
 	}
+	if killedFromOutside(state) && p.reason() == reasonNone && !discard {
+		// The OOM killer or an operator's kill -9 cut the script short;
+		// ending the chunked body normally would pass half a response off
+		// as complete, and the signal is the only sign of it.
+		return "", nil, fmt.Errorf("%w: cgi script killed by %v while writing its body", ErrAborted, state.Sys())
+	}
 	return "", nil, nil
+}
+
+// killedFromOutside reports whether the script died of a signal it did not
+// get from this host (which kills only after the leader has exited, or
+// with a reason recorded).
+func killedFromOutside(state *os.ProcessState) bool {
+	if state == nil {
+		return false
+	}
+	ws, ok := state.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled()
 }
 
 // stdinDelivered reports whether the whole request body has reached the

@@ -1301,3 +1301,71 @@ func TestDrain(t *testing.T) {
 		ts.result(t)
 	})
 }
+
+// A script killed from outside halfway through its body (the OOM killer,
+// kill -9) must not look like a complete response: the stream is aborted.
+func TestServeKilledMidBodyAborts(t *testing.T) {
+	ts := newTestServer(t, &Host{}, modeScript(t, "killed-mid-body"))
+	resp, err := ts.Client().Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Error("client read a complete body from a script killed mid-body")
+	}
+	if res := ts.result(t); !errors.Is(res.err, ErrAborted) {
+		t.Errorf("got Serve error %v, want ErrAborted", res.err)
+	}
+}
+
+// A local redirect from a script that closed stdout and works on is
+// returned at once, not when the script exits.
+func TestServeLocalRedirectDoesNotWaitForScript(t *testing.T) {
+	h := &Host{KillGrace: 100 * time.Millisecond}
+	ts := newTestServer(t, h, modeScript(t, "redirect-then-hang"))
+	start := time.Now()
+	resp, body := get(t, ts, "/")
+	if resp.StatusCode != 200 || body != "local redirect to /elsewhere" || time.Since(start) > 5*time.Second {
+		t.Errorf("got %d %q after %v, want the local redirect at once", resp.StatusCode, body, time.Since(start))
+	}
+	ts.result(t)
+}
+
+// Drain also waits for a request that is still spooling its chunked body,
+// not only for running scripts: the body arrives whole after Drain began.
+func TestDrainWaitsForSpoolingRequest(t *testing.T) {
+	h := &Host{}
+	ts := newTestServer(t, h, modeScript(t, "echo"))
+	pr, pw := io.Pipe()
+	done := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", ts.URL+"/", pr)
+		req.ContentLength = -1
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}()
+	_, _ = io.WriteString(pw, "first half ")
+	for h.active.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	drained := make(chan struct{})
+	go func() {
+		h.Drain(10 * time.Second)
+		close(drained)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	_, _ = io.WriteString(pw, "second half")
+	pw.Close()
+	if got := <-done; !strings.HasSuffix(got, "first half second half") || !strings.HasPrefix(got, "200 ") {
+		t.Errorf("request across Drain got %q", got)
+	}
+	<-drained
+}

@@ -125,6 +125,19 @@ func runTestScript(mode string) int {
 		time.Sleep(200 * time.Millisecond) // past the exit linger
 		n, _ := io.Copy(io.Discard, os.Stdin)
 		fmt.Fprintf(os.Stderr, "read %d\n", n)
+	case "killed-mid-body":
+		// Dies of SIGKILL halfway through its body, as under the OOM killer.
+		header("Content-Type: text/plain")
+		fmt.Fprint(out, strings.Repeat("partial ", 1000))
+		out.Flush()
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(time.Hour)
+	case "redirect-then-hang":
+		// Asks for a local redirect, closes stdout, keeps working.
+		header("Location: /elsewhere")
+		out.Flush()
+		os.Stdout.Close()
+		time.Sleep(time.Hour)
 	case "close-then-hang":
 		// Finishes its response, then keeps working past any timeout.
 		header("Content-Type: text/plain")
