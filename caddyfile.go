@@ -10,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
 )
 
 func init() {
@@ -135,7 +137,17 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	seen := make(map[string]bool)
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		// Single-valued subdirectives may appear once: a second
+		// max_procs that silently replaced the first could lift a limit.
+		switch name := d.Val(); name {
+		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth":
+			if seen[name] {
+				return d.Errf("%s already specified", name)
+			}
+			seen[name] = true
+		}
 		ok, err := parseStaticOption(d, &c.Root, &c.IndexNames, &c.MIMETypes, &c.Hide)
 		if err != nil {
 			return err
@@ -151,6 +163,11 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			c.CGIDirs = d.RemainingArgs()
 			if len(c.CGIDirs) == 0 {
 				return d.ArgErr()
+			}
+			for _, dir := range c.CGIDirs {
+				if _, err := pypath.CleanCGIDir(dir); err != nil {
+					return d.Errf("cgi_dirs: %v", err)
+				}
 			}
 		case "passthru":
 			err = parseFlag(d, &c.Passthru)
@@ -180,11 +197,19 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if _, dup := c.Env[name]; dup {
 				return d.Errf("env %s already specified", name)
 			}
+			if strings.ContainsAny(name, "=\x00") {
+				return d.Errf("env: bad variable name %q", name)
+			}
 			c.Env[name] = value
 		case "pass_env":
 			names := d.RemainingArgs()
 			if len(names) == 0 {
 				return d.ArgErr()
+			}
+			for _, name := range names {
+				if strings.ContainsAny(name, "=\x00") {
+					return d.Errf("pass_env: bad variable name %q", name)
+				}
 			}
 			c.PassEnv = append(c.PassEnv, names...)
 		case "pass_auth":
@@ -273,7 +298,11 @@ func (e *ErrorPage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("status already specified")
 			}
 			var s string
-			err = parseOneArg(d, &s)
+			if err = parseOneArg(d, &s); err == nil && !strings.Contains(s, "{") {
+				if _, perr := parseStatus(s); perr != nil {
+					return d.Err(perr.Error())
+				}
+			}
 			e.StatusCode = caddyhttp.WeakString(s)
 		case "message":
 			err = parseOneArg(d, &e.Message)

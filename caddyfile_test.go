@@ -1,6 +1,7 @@
 package pyhttp
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -139,6 +140,16 @@ func TestCGIUnmarshalCaddyfile(t *testing.T) {
 		{name: "max_procs two arguments", input: "pyhttp_cgi {\n max_procs 1 2\n}", wantErr: "wrong argument count"},
 		{name: "max_request_body bad unit", input: "pyhttp_cgi {\n max_request_body 10XB\n}", wantErr: "bad max_request_body value 10XB"},
 		{name: "max_request_body not a size", input: "pyhttp_cgi {\n max_request_body lots\n}", wantErr: "bad max_request_body value lots"},
+		// A second single-valued subdirective must not silently replace the
+		// first (a later "max_procs 0" would lift the limit).
+		{name: "max_procs twice", input: "pyhttp_cgi {\n max_procs 4\n max_procs 0\n}", wantErr: "max_procs already specified"},
+		{name: "max_request_body twice", input: "pyhttp_cgi {\n max_request_body 1MB\n max_request_body 2MB\n}", wantErr: "max_request_body already specified"},
+		{name: "zero timeout then another", input: "pyhttp_cgi {\n timeout 0s\n timeout 10s\n}", wantErr: "timeout already specified"},
+		{name: "passthru twice", input: "pyhttp_cgi {\n passthru\n passthru\n}", wantErr: "passthru already specified"},
+		{name: "cgi_dirs without leading slash", input: "pyhttp_cgi {\n cgi_dirs cgi-bin\n}", wantErr: "must start with"},
+		{name: "cgi_dirs with dot-dot", input: "pyhttp_cgi {\n cgi_dirs /a/../b\n}", wantErr: "cgi_dirs"},
+		{name: "env name with equals", input: "pyhttp_cgi {\n env A=B x\n}", wantErr: "env: bad variable name"},
+		{name: "pass_env name with equals", input: "pyhttp_cgi {\n pass_env A=B\n}", wantErr: "pass_env: bad variable name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -167,6 +178,7 @@ func TestErrorPageUnmarshalCaddyfile(t *testing.T) {
 		{name: "two inline arguments", input: `pyhttp_error_page 404 500`, wantErr: "wrong argument count"},
 		{name: "bad inline status", input: `pyhttp_error_page teapot`, wantErr: "status code must be a number"},
 		{name: "status out of range", input: "pyhttp_error_page {\n status 1000\n}", wantErr: "status code must be a number"},
+		{name: "interim status", input: "pyhttp_error_page {\n message x\n status 99\n}", wantErr: "Testfile:3"},
 		{name: "status twice", input: "pyhttp_error_page 404 {\n status 500\n}", wantErr: "status already specified"},
 		{name: "message without text", input: "pyhttp_error_page {\n message\n}", wantErr: "wrong argument count"},
 		{name: "unknown subdirective", input: "pyhttp_error_page {\n body x\n}", wantErr: "unknown subdirective 'body'"},
@@ -239,6 +251,34 @@ func TestParseSize(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("parseSize(%q) = %d, want %d", tc.in, got, tc.want)
 			}
+		})
+	}
+}
+
+// Settings that can only fail later must fail at load, naming the field.
+func TestCGIProvisionRejectsBadSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cgi     CGI
+		wantErr string
+	}{
+		{name: "missing dir", cgi: CGI{Dir: "/nonexistent/pyhttp-dir"}, wantErr: `dir "/nonexistent/pyhttp-dir" is not a directory`},
+		{name: "bad cgi dir", cgi: CGI{CGIDirs: []string{"cgi-bin"}}, wantErr: "cgi_dirs"},
+		{name: "interpreter without dot", cgi: CGI{Interpreters: map[string][]string{"py": {"python3"}}}, wantErr: "must start with a dot"},
+		{name: "unknown user", cgi: CGI{User: "no-such-user-pyhttp"}, wantErr: "no-such-user-pyhttp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			c := tc.cgi
+			err := c.Provision(ctx)
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+			_ = c.Cleanup()
 		})
 	}
 }

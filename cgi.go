@@ -195,6 +195,13 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("interpreter for %s: no program given", ext)
 		}
 	}
+	if c.Dir != "" && !strings.Contains(c.Dir, "{") {
+		// A literal working directory that does not exist would make
+		// every script fail to start with a misleading "no such file".
+		if info, err := os.Stat(c.Dir); err != nil || !info.IsDir() {
+			return fmt.Errorf("dir %q is not a directory", c.Dir)
+		}
+	}
 	if c.KillGrace == 0 {
 		c.KillGrace = caddy.Duration(5 * time.Second)
 	}
@@ -420,6 +427,7 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 // body.
 func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, location string, redirects int) error {
 	if redirects >= maxLocalRedirects {
+		c.logger.Error("cgi local redirect loop", zap.String("location", location), zap.Int("redirects", redirects))
 		return pyError(http.StatusInternalServerError, "Too many local redirects",
 			fmt.Errorf("local redirect loop ending at %q", location))
 	}

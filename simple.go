@@ -296,6 +296,8 @@ func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, dir, targe
 	}
 
 	h := w.Header()
+	// The same URL answers HTML or JSON by Accept: caches must key on it.
+	h.Add("Vary", "Accept")
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if wantJSON {
 		h.Set("Content-Type", "application/json")

@@ -165,11 +165,13 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 	// MaxProcs slots while no script runs.
 	body, err := h.prepareBody(r)
 	if err != nil {
+		h.logRefusal(s, "cgi request body refused", err)
 		return "", err
 	}
 	release, err := h.acquire(r.Context(), w)
 	if err != nil {
 		body.close()
+		h.logRefusal(s, "no cgi process slot", err)
 		return "", err
 	}
 	if body.src != nil && !body.spooled {
@@ -182,6 +184,7 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 	if err != nil {
 		release()
 		body.close()
+		h.logger().Error("starting cgi script", zap.String("script", s.Path), zap.String("dir", s.Dir), zap.Error(err))
 		return "", err
 	}
 	done := func() {
@@ -211,6 +214,16 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 		}()
 	}
 	return loc, err
+}
+
+// logRefusal logs a request refused before its script started. Caddy logs
+// handler errors that an error route handles only at debug level, so
+// without this an operator would not see 413s and 503s at all.
+func (h *Host) logRefusal(s *Script, msg string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the client left; nothing to act on
+	}
+	h.logger().Warn(msg, zap.String("script", s.Path), zap.Error(err))
 }
 
 // Close stops every running script (SIGTERM to its process group, SIGKILL
