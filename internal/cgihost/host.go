@@ -163,7 +163,7 @@ func (h *Host) Serve(w http.ResponseWriter, r *http.Request, s *Script) (localRe
 	}()
 	// Spool before taking a slot: a slow upload must not hold one of the
 	// MaxProcs slots while no script runs.
-	body, err := h.prepareBody(r)
+	body, err := h.prepareBody(w, r)
 	if err != nil {
 		h.logRefusal(s, "cgi request body refused", err)
 		return "", err
@@ -288,6 +288,7 @@ func (h *Host) emptyStdin() *os.File {
 
 func (h *Host) init() {
 	h.initOnce.Do(func() {
+		markInheritedCloseOnExec()
 		h.closing = make(chan struct{})
 		if h.MaxProcs > 0 {
 			h.sem = make(chan struct{}, h.MaxProcs)
@@ -368,12 +369,21 @@ func (b *requestBody) close() {
 // spooled first because RFC 3875 section 4.1.2 requires CONTENT_LENGTH
 // whenever there is a body, and CPython-era scripts read exactly that many
 // bytes.
-func (h *Host) prepareBody(r *http.Request) (*requestBody, error) {
+func (h *Host) prepareBody(w http.ResponseWriter, r *http.Request) (*requestBody, error) {
 	switch {
 	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
 		return &requestBody{}, nil
 	case r.ContentLength > 0:
 		return &requestBody{src: r.Body, n: r.ContentLength}, nil
+	}
+	if h.Timeout > 0 {
+		// A client trickling a chunked body would otherwise hold its spool
+		// (memory, then disk) for ever: spooling counts against Timeout
+		// like the script's run does.
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(h.Timeout)) == nil {
+			defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+		}
 	}
 	limit := h.MaxRequestBody
 	if limit <= 0 {
@@ -422,6 +432,9 @@ func (h *Host) prepareBody(r *http.Request) (*requestBody, error) {
 func bodyError(err error) error {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Err: fmt.Errorf("reading request body: %w", err)}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &Error{Status: http.StatusRequestTimeout, Err: fmt.Errorf("reading request body: %w", err)}
 	}
 	return &Error{Status: http.StatusBadRequest, Err: fmt.Errorf("reading request body: %w", err)}
 }

@@ -1369,3 +1369,50 @@ func TestDrainWaitsForSpoolingRequest(t *testing.T) {
 	}
 	<-drained
 }
+
+// A descriptor the server inherited without FD_CLOEXEC (a shell's
+// "exec 7<secret") must not reach scripts, which run as another user.
+func TestServeDoesNotLeakInheritedDescriptors(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("root only"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := syscall.Open(secret, syscall.O_RDONLY, 0) // no O_CLOEXEC
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	exe := testExe(t)
+	ts := newTestServer(t, &Host{}, func(r *http.Request, env []string) *Script {
+		return &Script{Path: exe, Env: append(env, scriptModeEnv+"=fds", noRaceExitSleep)}
+	})
+	_, body := get(t, ts, "/")
+	if strings.Contains(body, secret) {
+		t.Errorf("script inherited the server's descriptor %d -> %s:\n%s", fd, secret, body)
+	}
+}
+
+// A chunked upload that stalls while it is spooled is cut at Timeout (408),
+// so a trickling client cannot hold its spool for ever.
+func TestServeSpoolingHonoursTimeout(t *testing.T) {
+	ts := newTestServer(t, &Host{Timeout: 300 * time.Millisecond}, modeScript(t, "echo"))
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = io.WriteString(pw, "a start, and then nothing") }()
+	req := mustRequest(t, "POST", ts.URL+"/", pr)
+	req.ContentLength = -1
+	start := time.Now()
+	resp, err := ts.Client().Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("got status %d, want 408", resp.StatusCode)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("stalled upload held the request for %v", d)
+	}
+	if res := ts.result(t); res.err == nil {
+		t.Error("Serve accepted a stalled upload")
+	}
+}

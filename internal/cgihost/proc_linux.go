@@ -2,9 +2,27 @@ package cgihost
 
 import (
 	"os"
+	"strconv"
 	"syscall"
 	"unsafe"
 )
+
+// markInheritedCloseOnExec sets FD_CLOEXEC on every descriptor above 2.
+// Descriptors Go opens are close-on-exec already, but ones the server
+// inherited without it (from a shell's "exec 7<secret", a supervisor, a
+// socket-activation listener) would otherwise reach every script, which
+// runs as another user. The server itself keeps using them.
+func markInheritedCloseOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+}
 
 // requestPidFD asks for a pidfd of the child (CLONE_PIDFD, Linux 5.3), so
 // that awaitExit can wait for it through the netpoller instead of parking an

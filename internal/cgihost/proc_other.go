@@ -33,3 +33,7 @@ func (p *process) reap() (*os.ProcessState, error) {
 func growPipe(*os.File) {}
 
 func requestPidFD(*syscall.SysProcAttr) *int { return nil }
+
+// markInheritedCloseOnExec is Linux-only; elsewhere inherited descriptors
+// are left as they are.
+func markInheritedCloseOnExec() {}
