@@ -76,6 +76,13 @@ func cmdPyHTTPServer(fl caddycmd.Flags) (int, error) {
 		// argparse's exit status for a usage error.
 		return exitCodeUsage, err
 	}
+	if opts.port == 0 {
+		// Python binds port 0 and prints the port the kernel chose; Caddy
+		// would too, but its config has to name the port first.
+		if opts.port, err = freePort(opts.bind); err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+	}
 	cfg, err := opts.config()
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
@@ -99,6 +106,16 @@ func cmdPyHTTPServer(fl caddycmd.Flags) (int, error) {
 		return caddy.ExitCodeFailedQuit, err
 	}
 	return caddy.ExitCodeSuccess, nil
+}
+
+// freePort asks the kernel for a free TCP port on bind.
+func freePort(bind string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(bind, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 var protocolRE = regexp.MustCompile(`^HTTP/\d+\.\d+$`)

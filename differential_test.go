@@ -41,24 +41,16 @@ func lookPython(t *testing.T) string {
 	return py
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startPython runs `python3 -m http.server` with extra arguments in dir
 // (as its working directory and --directory) on a free port, waits until it
 // accepts connections, and stops it when the test ends. It returns the port.
 func startPython(t *testing.T, dir string, extra ...string) int {
 	t.Helper()
 	py := lookPython(t)
-	port := freePort(t)
+	port, err := freePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	args := append([]string{"-m", "http.server", "--bind", "127.0.0.1", "--directory", dir}, extra...)
 	args = append(args, strconv.Itoa(port))
 	cmd := exec.Command(py, args...)
