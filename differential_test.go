@@ -1,7 +1,6 @@
 package pyhttp
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -498,36 +497,11 @@ func chmodAll(t *testing.T, root string, mode os.FileMode, names ...string) {
 	}
 }
 
-// rawRequestBody is rawRequest with a request body: the request line as
-// given, Host, Connection: close, Content-Length when body is not empty,
-// the extra header pairs, then body.
+// rawRequestBody is rawRequest with a request body (see sendRaw), failing
+// the test if the body cannot be read whole.
 func rawRequestBody(t *testing.T, port int, line, body string, header ...string) response {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	var b strings.Builder
-	b.WriteString(line + "\r\nHost: localhost\r\nConnection: close\r\n")
-	if body != "" {
-		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		b.WriteString(header[i] + ": " + header[i+1] + "\r\n")
-	}
-	b.WriteString("\r\n" + body)
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		t.Fatal(err)
-	}
-	method, _, _ := strings.Cut(line, " ")
-	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
-	if err != nil {
-		t.Fatalf("%s: %v", line, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	resp, data, err := sendRaw(t, port, line, body, header...)
 	if err != nil {
 		t.Fatalf("%s: reading body: %v", line, err)
 	}

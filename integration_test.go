@@ -138,6 +138,15 @@ func do(t *testing.T, method, url string, body io.Reader, header ...string) (*ht
 // or re-encode it) and returns the response.
 func rawRequest(t *testing.T, port int, requestLine string, header ...string) (*http.Response, []byte) {
 	t.Helper()
+	resp, data, _ := sendRaw(t, port, requestLine, "", header...)
+	return resp, data
+}
+
+// sendRaw writes the request line as given, Host, Connection: close,
+// Content-Length when body is not empty, the extra header pairs, then body,
+// and returns the response, its body and the error that ended reading it.
+func sendRaw(t *testing.T, port int, line, body string, header ...string) (*http.Response, []byte, error) {
+	t.Helper()
 	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -145,22 +154,25 @@ func rawRequest(t *testing.T, port int, requestLine string, header ...string) (*
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	var b strings.Builder
-	b.WriteString(requestLine + "\r\nHost: localhost\r\nConnection: close\r\n")
+	b.WriteString(line + "\r\nHost: localhost\r\nConnection: close\r\n")
+	if body != "" {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		b.WriteString(header[i] + ": " + header[i+1] + "\r\n")
 	}
-	b.WriteString("\r\n")
+	b.WriteString("\r\n" + body)
 	if _, err := io.WriteString(conn, b.String()); err != nil {
 		t.Fatal(err)
 	}
-	method, _, _ := strings.Cut(requestLine, " ")
+	method, _, _ := strings.Cut(line, " ")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 	if err != nil {
-		t.Fatalf("%s: %v", requestLine, err)
+		t.Fatalf("%s: %v", line, err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp, data
+	data, err := io.ReadAll(resp.Body)
+	return resp, data, err
 }
 
 func simpleURL(path string) string { return fmt.Sprintf("http://localhost:%d%s", simplePort, path) }
