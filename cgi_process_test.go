@@ -263,18 +263,27 @@ http://:%d {
 `, adminPort, simplePort, 9443+portOffset, grace, cgiPort, root, marker)
 }
 
-// A config reload lets a running script finish within Caddy's grace
-// period: its client gets the whole response.
-func TestCGIReloadLetsScriptsFinishWithinGrace(t *testing.T) {
+// startReloadable loads the reload test's config with the given grace
+// period and returns a function that loads it again with another marker,
+// which Caddy treats as a new config: a reload.
+func startReloadable(t *testing.T, root, grace string) (reload func(marker string)) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	root := processTree(t)
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second})
-	tester.InitServer(reloadConfig(root, "5s", "first"), "caddyfile")
+	tester.InitServer(reloadConfig(root, grace, "first"), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
+	return func(marker string) { tester.InitServer(reloadConfig(root, grace, marker), "caddyfile") }
+}
+
+// A config reload lets a running script finish within Caddy's grace
+// period: its client gets the whole response.
+func TestCGIReloadLetsScriptsFinishWithinGrace(t *testing.T) {
+	root := processTree(t)
+	reload := startReloadable(t, root, "5s")
 	type result struct {
 		status int
 		body   string
@@ -292,7 +301,7 @@ func TestCGIReloadLetsScriptsFinishWithinGrace(t *testing.T) {
 		done <- result{resp.StatusCode, string(body), err}
 	}()
 	time.Sleep(300 * time.Millisecond) // the script is running (it sleeps 1 s)
-	tester.InitServer(reloadConfig(root, "5s", "second"), "caddyfile")
+	reload("second")
 	r := <-done
 	if r.err != nil || r.status != 200 || r.body != "slow\n" {
 		t.Errorf("in-flight request across the reload: got %d %q (%v), want 200 %q", r.status, r.body, r.err, "slow\n")
@@ -302,15 +311,8 @@ func TestCGIReloadLetsScriptsFinishWithinGrace(t *testing.T) {
 // A script still running when the grace period of a reload ends is
 // stopped, with its process group, by the old handler's Cleanup.
 func TestCGIReloadKillsScriptsAfterGrace(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test")
-	}
 	root := processTree(t)
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second})
-	tester.InitServer(reloadConfig(root, "500ms", "first"), "caddyfile")
-	if t.Failed() {
-		t.FailNow()
-	}
+	reload := startReloadable(t, root, "500ms")
 	resp, err := http.Get(cgiURL("/cgi-bin/pids.sh"))
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +326,7 @@ func TestCGIReloadKillsScriptsAfterGrace(t *testing.T) {
 	if _, err := fmt.Sscanf(line, "%d %d", &script, &child); err != nil {
 		t.Fatalf("got %q, want two pids", line)
 	}
-	tester.InitServer(reloadConfig(root, "500ms", "second"), "caddyfile")
+	reload("second")
 	for _, pid := range []int{script, child} {
 		waitProcessGone(t, pid, 5*time.Second)
 	}
