@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -408,5 +410,59 @@ func TestSimpleListing(t *testing.T) {
 	}
 	if len(entries) != 3 || entries[0].Name != "a.txt" || entries[0].Size != 1 || !entries[2].IsDir || entries[2].URL != "sub/" {
 		t.Errorf("JSON listing = %+v", entries)
+	}
+}
+
+// A file that grows while it is sent (a log being written) must not put
+// bytes past Content-Length on a keep-alive connection, where they would be
+// read as the next response.
+func TestSimpleGrowingFileDoesNotCorruptKeepAlive(t *testing.T) {
+	root := simpleSite(t)
+	name := filepath.Join(root, "growing.log")
+	if err := os.WriteFile(name, bytes.Repeat([]byte("line of log\n"), 100000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = f.WriteString("GARBAGE\n")
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", simplePort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(conn)
+	for i := range 5 {
+		if _, err := fmt.Fprintf(conn, "GET /growing.log HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+			return // the server closed the connection: nothing was misread
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+				return // closed after a response that overran: fine
+			}
+			t.Fatalf("response %d on the connection: %v", i, err)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatalf("response %d body: %v", i, err)
+		}
+		resp.Body.Close()
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -264,7 +265,14 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 			return nil // the status line is gone; the client sees a short body
 		}
 	}
-	if start+length < size {
+	if start+length < size || time.Since(info.ModTime()) < settledAfter {
+		// A bound the connection cannot overrun. Only a file that has not
+		// changed for a while goes out unbounded: sendfile does not stop
+		// at Content-Length on HTTP/1.1, so bytes appended during the
+		// transfer (a log being written) would follow the declared body
+		// and be read as the next response on the connection. Bounding
+		// costs sendfile here, because Caddy's write wrapper adds a second
+		// LimitedReader around this one.
 		src = io.LimitReader(f, length)
 	}
 	// Hand the *os.File itself to ReadFrom whenever the rest of the file is
@@ -272,10 +280,21 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 	// per chunk, and the connection uses sendfile(2) for a LimitedReader
 	// over an *os.File; http.ServeContent's own io.CopyN would add a second
 	// LimitedReader and force a 32 KiB read/write copy (see BENCHMARKS.md).
+	var n int64
 	if rf, ok := w.(io.ReaderFrom); ok {
-		_, err = rf.ReadFrom(src)
+		n, err = rf.ReadFrom(src)
 	} else {
-		_, err = io.Copy(w, src)
+		n, err = io.Copy(w, src)
+	}
+	if n > length {
+		// A settled file grew all the same while it was sent: the declared
+		// body went out whole, and closing the connection keeps what
+		// followed it from being taken for a response by a client that
+		// reuses the connection later.
+		if c := s.logger.Check(zapcore.DebugLevel, "file grew while being sent"); c != nil {
+			c.Write(zap.String("filename", name), zap.Int64("declared", length), zap.Int64("sent", n))
+		}
+		panic(http.ErrAbortHandler)
 	}
 	if err != nil {
 		// The status line is gone; the client sees a short body.
@@ -378,6 +397,10 @@ func acceptsJSON(accept string) bool {
 	}
 	return false
 }
+
+// settledAfter is how long a file must have been unmodified before it is
+// sent with an unbounded sendfile (see serveFile).
+const settledAfter = 2 * time.Second
 
 // defaultIndexNames is Python's SimpleHTTPRequestHandler.index_pages.
 var defaultIndexNames = []string{"index.html", "index.htm"}
