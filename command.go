@@ -98,8 +98,10 @@ func cmdPyHTTPServer(fl caddycmd.Flags) (int, error) {
 	if <-signals == os.Interrupt {
 		fmt.Println("\nKeyboard interrupt received, exiting.")
 	}
-	// Stop lets requests in flight finish and CGI scripts be stopped
-	// (pyhttp_cgi's Cleanup) before the process exits.
+	// Like Python's Ctrl-C, this ends the server without waiting for
+	// requests in flight; closeAllHosts then stops the CGI scripts still
+	// running, which are in process groups of their own and did not get
+	// the terminal's signal.
 	err = caddy.Stop()
 	closeAllHosts()
 	if err != nil {

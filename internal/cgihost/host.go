@@ -262,7 +262,11 @@ func (h *Host) Drain(grace time.Duration) {
 	}
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
-	for h.active.Load() > 0 {
+	// Idle for drainQuiet in a row, not just once: a request the old server
+	// accepted may still be in an earlier handler (basic_auth's bcrypt, a
+	// body being read) and reach Serve a moment later.
+	quiet := 0
+	for quiet < drainQuiet {
 		select {
 		case <-deadline:
 			_ = h.Close()
@@ -270,6 +274,11 @@ func (h *Host) Drain(grace time.Duration) {
 		case <-h.closing:
 			return
 		case <-tick.C:
+		}
+		if h.active.Load() > 0 {
+			quiet = 0
+		} else {
+			quiet++
 		}
 	}
 	_ = h.Close()
@@ -689,6 +698,14 @@ wait:
 		case <-p.exited:
 			break wait
 		case <-ctxDone:
+			select {
+			case <-p.detach:
+				// Both were ready: the response completed first, and its
+				// end is what cancelled ctx.
+				ctxDone, detach = nil, nil
+				continue
+			default:
+			}
 			why = reasonClientGone
 		case <-timeout:
 			why = reasonTimeout
@@ -1161,8 +1178,10 @@ const (
 	// exitLinger is how long output is still awaited from a group whose
 	// leader has exited.
 	exitLinger = 100 * time.Millisecond
-	// drainPoll is how often Drain looks for running scripts.
-	drainPoll = 50 * time.Millisecond
+	// drainPoll is how often Drain looks for running scripts, and
+	// drainQuiet how many idle looks in a row let it close the host.
+	drainPoll  = 50 * time.Millisecond
+	drainQuiet = 5
 	// stdinGrace lets an in-flight body copy notice the script is gone
 	// before the request body is cut off.
 	stdinGrace = 20 * time.Millisecond
