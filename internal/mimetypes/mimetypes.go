@@ -20,8 +20,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/listing"
 )
 
 // ErrInvalidExtension reports an override key that guess_type could never
@@ -120,11 +120,11 @@ func (t *Table) TypeByName(name string) string {
 	if typ, ok := t.overrides[ext]; ok {
 		return typ
 	}
-	if typ, ok := t.overrides[pyLower(ext)]; ok {
+	if typ, ok := t.overrides[listing.Lower(ext)]; ok {
 		return typ
 	}
 	for {
-		s, ok := defaultSuffixes[pyLower(ext)]
+		s, ok := defaultSuffixes[listing.Lower(ext)]
 		if !ok {
 			break
 		}
@@ -133,7 +133,7 @@ func (t *Table) TypeByName(name string) string {
 	if _, ok := defaultEncodings[ext]; ok {
 		_, ext = splitext(base)
 	}
-	if typ, ok := defaultTypes[pyLower(ext)]; ok {
+	if typ, ok := defaultTypes[listing.Lower(ext)]; ok {
 		return typ
 	}
 	return fallbackType
@@ -151,41 +151,6 @@ func splitext(name string) (base, ext string) {
 		return name, ""
 	}
 	return name[:dot], name[dot:]
-}
-
-// pyLower is Python's str.lower for a file name decoded with surrogateescape:
-// bytes that are not UTF-8 stay as they are (Python keeps the lone
-// surrogates), U+0130 becomes "i" + U+0307 (Python's full case mapping, where
-// Go's unicode.ToLower gives plain "i"), and every other rune uses the simple
-// mapping, which is what Python applies for all of them. Python's final-sigma
-// rule (Σ at the end of a word becomes ς) is not modelled; it can only matter
-// for a user override whose key is Greek, as the built-in keys are ASCII.
-func pyLower(s string) string {
-	ascii := true
-	for i := range len(s) {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return strings.ToLower(s)
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b.WriteByte(s[i])
-		case r == 'İ':
-			b.WriteString("i\u0307")
-		default:
-			b.WriteRune(unicode.ToLower(r))
-		}
-		i += size
-	}
-	return b.String()
 }
 
 const fallbackType = "application/octet-stream"
