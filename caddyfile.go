@@ -44,24 +44,30 @@ func parseSimple(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
 //	pyhttp_simple [<matcher>] {
-//	    root  <path>
-//	    index <files...>
-//	    mime  <.ext> <type>
-//	    hide  <files...>
+//	    root           <path>
+//	    index          <files...>
+//	    mime           <.ext> <type>
+//	    hide           <files...>
+//	    python_version <3.11|3.12|3.13|3.14>
 //	}
 //
 // root defaults to the site's root directive, or the working directory.
 // index replaces the index file list (default: index.html index.htm).
 // mime sets the Content-Type of one extension and may be repeated. hide
 // takes globs (see the Hide field) and may be repeated; the Caddyfile itself
-// is always hidden.
+// is always hidden. python_version makes the listing and the path rules
+// byte-identical to that release's: 3.14 adds a colour-scheme style block
+// to the listing, leaves the query out of its title and takes a path
+// ending in %2F as ending in a slash; 3.11 to 3.13 show the query in the
+// title. Unset, the output is 3.11–3.13's with the title of 3.14 (the path
+// only).
 func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
 		return d.ArgErr()
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		ok, err := parseStaticOption(d, &s.Root, &s.IndexNames, &s.MIMETypes, &s.Hide)
+		ok, err := parseStaticOption(d, &s.Root, &s.IndexNames, &s.MIMETypes, &s.Hide, &s.PythonVersion)
 		if err != nil {
 			return err
 		}
@@ -75,8 +81,10 @@ func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // parseStaticOption parses the subdirectives that pyhttp_simple and
 // pyhttp_cgi share for the static files they serve (root, index, mime,
 // hide); ok is false for any other subdirective.
-func parseStaticOption(d *caddyfile.Dispenser, root *string, index *[]string, mime *map[string]string, hide *[]string) (ok bool, err error) {
+func parseStaticOption(d *caddyfile.Dispenser, root *string, index *[]string, mime *map[string]string, hide *[]string, pyVersion *string) (ok bool, err error) {
 	switch d.Val() {
+	case "python_version":
+		return true, parseOneArg(d, pyVersion)
 	case "root":
 		return true, parseOneArg(d, root)
 	case "index":
@@ -120,6 +128,7 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    index            <files...>
 //	    mime             <.ext> <type>
 //	    hide             <files...>
+//	    python_version   <3.11|3.12|3.13|3.14>
 //	}
 //
 // cgi_dirs replaces the CGI directories (default: /cgi-bin /htbin).
@@ -131,7 +140,8 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // 30s or 2m; max_procs (default no limit) a count; max_request_body
 // (default 64MiB) a size such as 10MB or 1GiB. index, mime and hide apply
 // to the static files served outside the CGI directories, as with
-// pyhttp_simple.
+// pyhttp_simple, and so does python_version (CGI scripts are run alike
+// under all four).
 func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -148,7 +158,7 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			seen[name] = true
 		}
-		ok, err := parseStaticOption(d, &c.Root, &c.IndexNames, &c.MIMETypes, &c.Hide)
+		ok, err := parseStaticOption(d, &c.Root, &c.IndexNames, &c.MIMETypes, &c.Hide, &c.PythonVersion)
 		if err != nil {
 			return err
 		}
@@ -273,15 +283,19 @@ func parseErrorPage(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
 //	pyhttp_error_page [<matcher>] [<status>] {
-//	    status  <code>
-//	    message <text>
-//	    explain <text>
+//	    status         <code>
+//	    message        <text>
+//	    explain        <text>
+//	    python_version <3.11|3.12|3.13|3.14>
 //	}
 //
 // With no arguments it renders the error being handled, which is what
 // handle_errors wants. status (or the inline argument) replaces the status
 // code; message and explain replace the two lines of Python's page. All
-// three accept placeholders.
+// three accept placeholders. python_version makes the page byte-identical
+// to that release's: 3.13 and 3.14 use RFC 9110's phrases for 413, 414,
+// 416 and 422 (URI Too Long), and 3.14 adds a colour-scheme style block.
+// Unset, the page is 3.11's and 3.12's.
 func (e *ErrorPage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -308,6 +322,8 @@ func (e *ErrorPage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = parseOneArg(d, &e.Message)
 		case "explain":
 			err = parseOneArg(d, &e.Explain)
+		case "python_version":
+			err = parseOneArg(d, &e.PythonVersion)
 		default:
 			return d.Errf("unknown subdirective '%s'", d.Val())
 		}

@@ -155,6 +155,11 @@ type CGI struct {
 	// Files to hide from static serving and listings, as pyhttp_simple's.
 	Hide []string `json:"hide,omitempty"`
 
+	// The Python release whose listing and path rules the static files
+	// follow, as pyhttp_simple's (`3.11`, `3.12`, `3.13` or `3.14`). CGI
+	// script selection and variables are the same in all four.
+	PythonVersion string `json:"python_version,omitempty"`
+
 	logger *zap.Logger
 	static *Simple
 	host   *cgihost.Host
@@ -217,7 +222,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		return err
 	}
 
-	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide}
+	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion}
 	if err := c.static.Provision(ctx); err != nil {
 		return err
 	}

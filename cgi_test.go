@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/pyhttp/caddy-pyhttp/internal/errorpage"
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // sourceMarker is a line every fixture script carries and none prints: a
@@ -122,7 +123,7 @@ func TestCGIErrorsLikePython(t *testing.T) {
 				t.Errorf("Location: got %q, want %q", got, tc.location)
 			}
 			if tc.message != "" {
-				if want := errorpage.Render(tc.status, tc.message, ""); !bytes.Equal(body, want) {
+				if want := errorpage.Render(pyversion.Default, tc.status, tc.message, ""); !bytes.Equal(body, want) {
 					t.Errorf("error page:\ngot  %q\nwant %q", body, want)
 				}
 			}

@@ -2,6 +2,7 @@ package pyhttp
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/pyhttp/caddy-pyhttp/internal/errorpage"
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 func init() {
@@ -29,7 +31,7 @@ func init() {
 // such CGI script ('/cgi-bin/x')`), or Python's standard phrase for the
 // status when the error came from another handler; the explanation is
 // Python's description of the status (http.HTTPStatus). The document is
-// Python 3.11–3.13's, byte for byte, sent as `text/html;charset=utf-8` with
+// Python 3.11–3.13's (or python_version's), byte for byte, sent as `text/html;charset=utf-8` with
 // Content-Length. HEAD gets the headers without the body, and 1xx, 204, 205
 // and 304 get neither body nor Content-Type, as with Python.
 //
@@ -46,6 +48,15 @@ type ErrorPage struct {
 	// Replaces the explanation (the page's "Error code explanation:" line).
 	// Placeholders are accepted. Default: Python's description of the status.
 	Explain string `json:"explain,omitempty"`
+
+	// The Python release whose page to reproduce byte for byte: `3.11`,
+	// `3.12`, `3.13` or `3.14`. 3.13 and 3.14 use RFC 9110's phrases as
+	// the default message of 413, 414, 416 and 422 (`URI Too Long`), and
+	// 3.14 adds a colour-scheme style block. Default: unset, which is the
+	// 3.11 and 3.12 page. Any other value fails at load.
+	PythonVersion string `json:"python_version,omitempty"`
+
+	version pyversion.Version
 }
 
 // CaddyModule returns the Caddy module information.
@@ -54,6 +65,15 @@ func (ErrorPage) CaddyModule() caddy.ModuleInfo {
 		ID:  "http.handlers.pyhttp_error_page",
 		New: func() caddy.Module { return new(ErrorPage) },
 	}
+}
+
+// Provision reads the Python version.
+func (e *ErrorPage) Provision(caddy.Context) error {
+	var err error
+	if e.version, err = pyversion.Parse(e.PythonVersion); err != nil {
+		return fmt.Errorf("python_version: %w", err)
+	}
+	return nil
 }
 
 // Validate rejects a literal status code that cannot be sent.
@@ -97,7 +117,7 @@ func (e *ErrorPage) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhtt
 		w.WriteHeader(code)
 		return nil
 	}
-	body := errorpage.Render(code, message, explain)
+	body := errorpage.Render(e.version, code, message, explain)
 	h.Set("Content-Type", errorpage.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	// Headers set by the failed handler (an index's Content-Type, a
@@ -125,6 +145,7 @@ func parseStatus(s string) (int, error) {
 
 // Interface guards
 var (
+	_ caddy.Provisioner           = (*ErrorPage)(nil)
 	_ caddy.Validator             = (*ErrorPage)(nil)
 	_ caddyhttp.MiddlewareHandler = (*ErrorPage)(nil)
 )

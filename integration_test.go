@@ -22,6 +22,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/pyhttp/caddy-pyhttp/internal/errorpage"
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // Integration tests run an in-process Caddy through caddytest (admin API on
@@ -331,7 +332,7 @@ func TestSimpleRedirectsAndErrors(t *testing.T) {
 				}
 			}
 			if tc.message != "" {
-				want := errorpage.Render(tc.status, tc.message, "")
+				want := errorpage.Render(pyversion.Default, tc.status, tc.message, "")
 				if !bytes.Equal(body, want) {
 					t.Errorf("error page =\n%s\nwant\n%s", body, want)
 				}

@@ -25,6 +25,7 @@ import (
 	"github.com/pyhttp/caddy-pyhttp/internal/listing"
 	"github.com/pyhttp/caddy-pyhttp/internal/mimetypes"
 	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 func init() {
@@ -46,7 +47,8 @@ func init() {
 //     `index.htm`), or else by Python's directory listing, byte for byte:
 //     sorted by Python's `str.lower()`, `/` after directories, `@` after
 //     symbolic links, hrefs quoted as `urllib.parse.quote` quotes them. The
-//     title leaves out the query, as Python 3.14 does. With
+//     title leaves out the query, as Python 3.14 does (`python_version`
+//     3.11 to 3.13 keep it, as those releases do). With
 //     `Accept: application/json` the listing is a JSON array of objects with
 //     `name`, `url`, `is_dir`, `is_symlink`, `size` and `mod_time`.
 //   - Content-Type comes from an embedded copy of Python 3.13's MIME table
@@ -92,9 +94,19 @@ type Simple struct {
 	// handler comes from a Caddyfile.
 	Hide []string `json:"hide,omitempty"`
 
-	logger *zap.Logger
-	mime   *mimetypes.Table
-	hide   []string
+	// The Python release whose listing and path rules to reproduce byte for
+	// byte: `3.11`, `3.12`, `3.13` or `3.14`. 3.14 adds a colour-scheme
+	// style block to the listing, leaves the query out of its title, and
+	// takes a path ending in `%2F` as ending in a slash (`/dir%2F` is listed,
+	// not redirected; `/file%2F` is 404); 3.11 to 3.13 show the query in the
+	// title. Default: unset, which is the 3.11–3.13 output with the title
+	// of 3.14 (the path only). Any other value fails at load.
+	PythonVersion string `json:"python_version,omitempty"`
+
+	logger  *zap.Logger
+	mime    *mimetypes.Table
+	hide    []string
+	version pyversion.Version
 }
 
 // CaddyModule returns the Caddy module information.
@@ -108,6 +120,10 @@ func (Simple) CaddyModule() caddy.ModuleInfo {
 // Provision sets up the handler.
 func (s *Simple) Provision(ctx caddy.Context) error {
 	s.logger = ctx.Logger()
+	var err error
+	if s.version, err = pyversion.Parse(s.PythonVersion); err != nil {
+		return fmt.Errorf("python_version: %w", err)
+	}
 	if s.Root == "" {
 		s.Root = "{http.vars.root}"
 	}
@@ -153,7 +169,7 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 	if guard == nil {
 		guard = func(string) error { return nil }
 	}
-	translated, err := pypath.Translate(root, target)
+	translated, err := pypath.Translate(s.version, root, target)
 	if err != nil {
 		return errBadPath(err)
 	}
@@ -168,7 +184,7 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 
 	// os.Stat follows symbolic links, as os.path.isdir does.
 	if info, err := os.Stat(name); err == nil && info.IsDir() {
-		if location, ok := pypath.DirRedirect(target); ok {
+		if location, ok := pypath.DirRedirect(s.version, target); ok {
 			if c := s.logger.Check(zapcore.DebugLevel, "redirecting to directory with trailing slash"); c != nil {
 				c.Write(zap.String("request_path", r.URL.Path), zap.String("location", location))
 			}
@@ -330,19 +346,19 @@ func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, dir, targe
 		return bw.Flush()
 	}
 
-	title, err := listing.DecodeTitle(pypath.ListingPath(target))
+	title, err := listing.DecodeTitle(pypath.ListingPath(s.version, target))
 	if err != nil {
 		// Python raises while encoding such a title and drops the
 		// connection.
 		return errBadPath(err)
 	}
 	h.Set("Content-Type", listing.ContentType)
-	h.Set("Content-Length", itoa(listing.HTMLLength(title, entries)))
+	h.Set("Content-Length", itoa(listing.HTMLLength(s.version, title, entries)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	if err := listing.WriteHTML(bw, title, entries); err != nil {
+	if err := listing.WriteHTML(bw, s.version, title, entries); err != nil {
 		return err
 	}
 	return bw.Flush()

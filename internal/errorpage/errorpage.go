@@ -1,19 +1,23 @@
 // Package errorpage renders the HTML document Python's
-// BaseHTTPRequestHandler.send_error sends, byte for byte (CPython 3.11–3.13,
-// http.server.DEFAULT_ERROR_MESSAGE), and knows the phrase and explanation
-// Python's http.HTTPStatus gives each status code.
+// BaseHTTPRequestHandler.send_error sends, byte for byte, for the CPython
+// release a pyversion.Version names (http.server.DEFAULT_ERROR_MESSAGE),
+// and knows the phrase and explanation Python's http.HTTPStatus gives each
+// status code.
 //
-// The status table is generated from CPython 3.11 (gen.py), the reference
-// version of the project; 3.13 renamed the phrases of 413, 414, 416 and 422
-// (414 is "URI Too Long" there).
+// The status tables are generated (gen.py) from CPython 3.11, whose table
+// 3.12 shares and Default uses, and from 3.13, which renamed the phrases of
+// 413, 414, 416 and 422 (414 is "URI Too Long" there) and whose table 3.14
+// keeps. 3.14's document adds a colour-scheme style block.
 package errorpage
 
-//go:generate sh -c "$(pyenv root)/versions/3.11.7/bin/python3 gen.py"
+//go:generate sh -c "$(pyenv root)/versions/3.11.7/bin/python3 gen.py && $(pyenv root)/versions/3.13.0/bin/python3 gen.py"
 
 import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // ContentType is the header value Python's send_error uses (no space after ';').
@@ -24,10 +28,14 @@ type status struct {
 	phrase, explain string
 }
 
-// Status returns Python's phrase and explanation for code; ok is false for codes Python does not know
-// (send_error then uses "???" for both).
-func Status(code int) (phrase, explain string, ok bool) {
-	s, ok := statusTable[code]
+// Status returns the phrase and explanation Python v gives code; ok is false for codes Python does not
+// know (send_error then uses "???" for both).
+func Status(v pyversion.Version, code int) (phrase, explain string, ok bool) {
+	table := statusTable
+	if v.RFC9110Phrases() {
+		table = statusTable313
+	}
+	s, ok := table[code]
 	if !ok {
 		return unknown, unknown, false
 	}
@@ -42,17 +50,17 @@ func HasBody(code int) bool {
 	return code >= 200 && code != 204 && code != 205 && code != 304
 }
 
-// Render returns the 3.11–3.13 error document exactly (spec section 3 template, LF line ends,
-// message and explain escaped with html.escape(quote=False) semantics: only & < >), for code, message,
-// explain. Empty message/explain default to Status(code) (or "???").
+// Render returns Python v's error document exactly (DEFAULT_ERROR_MESSAGE, LF line ends, message and
+// explain escaped with html.escape(quote=False) semantics: only & < >), for code, message, explain.
+// Empty message/explain default to Status(v, code) (or "???").
 //
 // Python distinguishes None (use the default) from "" (print nothing); Go
 // callers cannot, and http.server never passes "", so "" means the default.
 // Bytes that are not UTF-8 become '?', one per byte, as Python's
 // encode('UTF-8', 'replace') does for the surrogates that stand for them.
 // Render does not look at HasBody: callers decide whether to send it.
-func Render(code int, message, explain string) []byte {
-	phrase, long, _ := Status(code)
+func Render(v pyversion.Version, code int, message, explain string) []byte {
+	phrase, long, _ := Status(v, code)
 	if message == "" {
 		message = phrase
 	}
@@ -60,10 +68,14 @@ func Render(code int, message, explain string) []byte {
 		explain = long
 	}
 	c := strconv.Itoa(code)
+	head := templateHead
+	if v.ColorScheme() {
+		head = templateHead314
+	}
 	var b strings.Builder
-	b.Grow(len(templateHead) + len(templateMessage) + len(templateExplain) + len(templateTail) +
+	b.Grow(len(head) + len(templateMessage) + len(templateExplain) + len(templateTail) +
 		2*len(c) + len(message) + len(explain) + 32)
-	b.WriteString(templateHead)
+	b.WriteString(head)
 	b.WriteString(c)
 	b.WriteString(templateMessage)
 	writeEscaped(&b, message)
@@ -108,6 +120,7 @@ func writeEscaped(b *strings.Builder, s string) {
 
 // The template is DEFAULT_ERROR_MESSAGE from CPython 3.11–3.13
 // Lib/http/server.py, split around %(code)d, %(message)s and %(explain)s.
+// 3.14 differs only in its head: templateHead314.
 const (
 	templateHead = `<!DOCTYPE HTML>
 <html lang="en">
@@ -126,6 +139,24 @@ const (
     </body>
 </html>
 `
+	// templateHead314 is 3.14's head: a style block, indented one level
+	// deeper per line than <meta> (8, 12, 16, 12 and 8 spaces), between
+	// <meta charset> and <title>, so that browsers render the page in the
+	// reader's light or dark scheme.
+	templateHead314 = `<!DOCTYPE HTML>
+<html lang="en">
+    <head>
+        <meta charset="utf-8">
+        <style type="text/css">
+            :root {
+                color-scheme: light dark;
+            }
+        </style>
+        <title>Error response</title>
+    </head>
+    <body>
+        <h1>Error response</h1>
+        <p>Error code: `
 	// unknown is what send_error uses for a code missing from responses.
 	unknown = "???"
 )

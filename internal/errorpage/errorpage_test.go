@@ -5,12 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // notFound is the body python3.11 -m http.server sent for GET /missing,
@@ -34,7 +37,7 @@ const notFound = `<!DOCTYPE HTML>
 // including its length (335) and the final LF.
 func TestRenderNotFoundExact(t *testing.T) {
 	t.Parallel()
-	got := Render(404, "File not found", "")
+	got := Render(pyversion.Default, 404, "File not found", "")
 	if string(got) != notFound {
 		t.Errorf("Render(404): got %q, want %q", got, notFound)
 	}
@@ -64,7 +67,7 @@ func TestRender(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := string(Render(tt.code, tt.message, tt.explain))
+			got := string(Render(pyversion.Default, tt.code, tt.message, tt.explain))
 			if want := "<p>Message: " + tt.wantMsg + ".</p>"; !strings.Contains(got, want) {
 				t.Errorf("Render(%d, %q, %q): got %q, want it to contain %q", tt.code, tt.message, tt.explain, got, want)
 			}
@@ -101,9 +104,9 @@ func TestStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
 			t.Parallel()
-			phrase, explain, ok := Status(tt.code)
+			phrase, explain, ok := Status(pyversion.Default, tt.code)
 			if phrase != tt.phrase || explain != tt.explain || ok != tt.ok {
-				t.Errorf("Status(%d): got (%q, %q, %v), want (%q, %q, %v)", tt.code, phrase, explain, ok, tt.phrase, tt.explain, tt.ok)
+				t.Errorf("Status(Default, %d): got (%q, %q, %v), want (%q, %q, %v)", tt.code, phrase, explain, ok, tt.phrase, tt.explain, tt.ok)
 			}
 		})
 	}
@@ -138,10 +141,10 @@ func FuzzRender(f *testing.F) {
 	f.Add(501, "Unsupported method ('<script>')", "a & b")
 	f.Add(599, "\xff\xfe", "김")
 	f.Add(-1, "<<>>&&", "\xed\xa0\x80")
-	base := Render(200, "x", "x")
+	base := Render(pyversion.Default, 200, "x", "x")
 	lt, gt := bytes.Count(base, []byte("<")), bytes.Count(base, []byte(">"))
 	f.Fuzz(func(t *testing.T, code int, message, explain string) {
-		got := Render(code, message, explain)
+		got := Render(pyversion.Default, code, message, explain)
 		if !utf8.Valid(got) {
 			t.Fatalf("Render(%d, %q, %q): got invalid UTF-8 %q", code, message, explain, got)
 		}
@@ -190,16 +193,34 @@ json.dump({"version": sys.version.split()[0], "results": out}, sys.stdout)
 `
 
 // TestRenderMatchesPython is the differential test: for each code and message,
-// the body, Content-Type and Content-Length must equal what CPython 3.11's
-// send_error writes, and a body must be sent exactly when HasBody says so.
+// the body, Content-Type and Content-Length Render writes for a version must
+// equal what that exact CPython's send_error writes (Default: 3.11's), and a
+// body must be sent exactly when HasBody says so.
 func TestRenderMatchesPython(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test runs python3")
 	}
-	py := pythontest.Find(11, 11)
-	if py == "" {
-		t.Skip("no CPython 3.11 found")
+	for _, tc := range []struct {
+		v     pyversion.Version
+		minor int
+	}{
+		{pyversion.Default, 11},
+		{pyversion.V3_11, 11},
+		{pyversion.V3_12, 12},
+		{pyversion.V3_13, 13},
+	} {
+		t.Run(fmt.Sprintf("python_version=%q", tc.v), func(t *testing.T) {
+			py := pythontest.Find(tc.minor, tc.minor)
+			if py == "" {
+				t.Skipf("no CPython 3.%d found", tc.minor)
+			}
+			renderMatchesPython(t, py, tc.v)
+		})
 	}
+}
+
+// renderMatchesPython compares Render(v, ...) with the send_error of py.
+func renderMatchesPython(t *testing.T, py string, v pyversion.Version) {
 	codes := []int{100, 101, 200, 204, 205, 206, 301, 304, 400, 403, 404, 405, 413, 414, 418, 422, 429, 431, 451, 500, 501, 502, 503, 504, 505, 511, 599, 999}
 	messages := []*string{
 		nil,
@@ -261,7 +282,7 @@ func TestRenderMatchesPython(t *testing.T) {
 			}
 			continue
 		}
-		got := Render(c.code, deref(c.message), deref(c.explain))
+		got := Render(v, c.code, deref(c.message), deref(c.explain))
 		wantBody, err := hex.DecodeString(want)
 		if err != nil {
 			t.Fatalf("%s: bad hex from python: %v", name, err)
@@ -287,4 +308,38 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// TestRender314Golden pins python_version 3.14, for which no CPython is
+// installed here, to golden documents written from 3.14's
+// DEFAULT_ERROR_MESSAGE (the colour-scheme block, with its own indentation)
+// and 3.13's phrases, which 3.14 keeps. Every golden must also differ from
+// the 3.13 rendering, so a 3.14 branch that fell back to 3.13's template
+// fails here, and 3.13 must still render its own page (checked against
+// CPython in TestRenderMatchesPython).
+func TestRender314Golden(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		file          string
+		code          int
+		message, expl string
+	}{
+		{"404-file-not-found.html", 404, "File not found", ""},
+		{"413-default.html", 413, "", ""},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			want, err := os.ReadFile(filepath.Join("testdata", "py314", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Render(pyversion.V3_14, tt.code, tt.message, tt.expl)
+			if !bytes.Equal(got, want) {
+				t.Errorf("Render(3.14, %d): got\n%s\nwant\n%s", tt.code, got, want)
+			}
+			if old := Render(pyversion.V3_13, tt.code, tt.message, tt.expl); bytes.Equal(old, want) {
+				t.Errorf("Render(3.13, %d) equals the 3.14 golden: the versions are not told apart", tt.code)
+			}
+		})
+	}
 }

@@ -1,13 +1,16 @@
-"""Generate status_table.go: Python 3.11's http.HTTPStatus phrases and descriptions.
+"""Generate a status table: http.HTTPStatus phrases and descriptions.
 
-Run with CPython 3.11 from this directory (go generate does this):
+Run from this directory with CPython 3.11 (writes status_table.go) and with
+CPython 3.13 (writes status_table_313.go); go generate does both:
 
     $(pyenv root)/versions/3.11.7/bin/python3 gen.py
+    $(pyenv root)/versions/3.13.0/bin/python3 gen.py
 
 BaseHTTPRequestHandler.responses is built from HTTPStatus.__members__ and
 send_error takes the default message and explanation from it. 3.13 renamed
-the phrases of 413, 414, 416 and 422 (414 "URI Too Long"), so the
-interpreter version is pinned.
+the phrases of 413, 414, 416 and 422 (414 "URI Too Long"); 3.11 and 3.12
+have the same table, and so do 3.13 and 3.14, so these two interpreters
+cover every supported python_version.
 """
 
 import http
@@ -16,8 +19,13 @@ import http.server
 import subprocess
 import sys
 
-if sys.version_info[:2] != (3, 11):
-    sys.exit("gen.py: run with CPython 3.11, got %s" % sys.version.split()[0])
+OUTPUTS = {
+    (3, 11): ("status_table.go", ""),
+    (3, 13): ("status_table_313.go", "313"),
+}
+if sys.version_info[:2] not in OUTPUTS:
+    sys.exit("gen.py: run with CPython 3.11 or 3.13, got %s" % sys.version.split()[0])
+OUTPUT, SUFFIX = OUTPUTS[sys.version_info[:2]]
 
 responses = http.server.BaseHTTPRequestHandler.responses
 members = {int(v): (v.phrase, v.description) for v in http.HTTPStatus.__members__.values()}
@@ -36,19 +44,19 @@ lines = [
     "",
     "package errorpage",
     "",
-    "// pythonVersion is the CPython release whose HTTPStatus built this table.",
-    'const pythonVersion = "%s"' % sys.version.split()[0],
+    "// pythonVersion%s is the CPython release whose HTTPStatus built this table." % SUFFIX,
+    'const pythonVersion%s = "%s"' % (SUFFIX, sys.version.split()[0]),
     "",
-    "// statusTable is BaseHTTPRequestHandler.responses: code -> (phrase, description).",
-    "var statusTable = map[int]status{",
+    "// statusTable%s is BaseHTTPRequestHandler.responses: code -> (phrase, description)." % SUFFIX,
+    "var statusTable%s = map[int]status{" % SUFFIX,
 ]
 for code in sorted(responses):
     phrase, explain = responses[code]
     lines.append("\t%d: {%s, %s}," % (code, gostr(phrase), gostr(explain)))
 lines.append("}")
 
-with open("status_table.go", "w", encoding="ascii", newline="\n") as fp:
+with open(OUTPUT, "w", encoding="ascii", newline="\n") as fp:
     fp.write("\n".join(lines) + "\n")
 
 # gofmt aligns the map literal; the committed file must be gofmt-clean.
-subprocess.run(["gofmt", "-w", "status_table.go"], check=True)
+subprocess.run(["gofmt", "-w", OUTPUT], check=True)

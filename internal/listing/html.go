@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"io"
 	"unicode/utf8"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // ContentType is the listing's Content-Type header value exactly as Python
@@ -11,7 +13,7 @@ import (
 // space after the semicolon (the error page has none).
 const ContentType = "text/html; charset=utf-8"
 
-// The fixed parts of the 3.11–3.13 document. list_directory joins its lines
+// The fixed parts of the 3.11–3.13 document (3.14's head is htmlHead314). list_directory joins its lines
 // with "\n" and the last chunk ends in "\n", so every line below, including
 // the last, ends in LF.
 const (
@@ -19,6 +21,19 @@ const (
 		"<html lang=\"en\">\n" +
 		"<head>\n" +
 		"<meta charset=\"utf-8\">\n" +
+		"<title>Directory listing for "
+	// htmlHead314 is 3.14's head: list_directory appends one unindented
+	// style block (a single list item holding four LFs) after <meta
+	// charset>, so that browsers follow the reader's light or dark scheme.
+	htmlHead314 = "<!DOCTYPE HTML>\n" +
+		"<html lang=\"en\">\n" +
+		"<head>\n" +
+		"<meta charset=\"utf-8\">\n" +
+		"<style type=\"text/css\">\n" +
+		":root {\n" +
+		"color-scheme: light dark;\n" +
+		"}\n" +
+		"</style>\n" +
 		"<title>Directory listing for "
 	htmlTitleEnd = "</title>\n" +
 		"</head>\n" +
@@ -36,11 +51,19 @@ const (
 		"</html>\n"
 )
 
+// head is the document's start, up to the title text, for Python v.
+func head(v pyversion.Version) string {
+	if v.ColorScheme() {
+		return htmlHead314
+	}
+	return htmlHead
+}
+
 // HTMLLength returns the exact byte length WriteHTML will write for the
-// same title and entries, so the caller can send Content-Length (as Python
-// does) before streaming the body. It allocates nothing.
-func HTMLLength(title string, entries []Entry) int64 {
-	n := int64(len(htmlHead)+len(htmlTitleEnd)+len(htmlH1End)+len(htmlTail)) +
+// same version, title and entries, so the caller can send Content-Length
+// (as Python does) before streaming the body. It allocates nothing.
+func HTMLLength(v pyversion.Version, title string, entries []Entry) int64 {
+	n := int64(len(head(v))+len(htmlTitleEnd)+len(htmlH1End)+len(htmlTail)) +
 		2*int64(escapedLen(title))
 	for i := range entries {
 		e := &entries[i]
@@ -56,14 +79,15 @@ func HTMLLength(title string, entries []Entry) int64 {
 	return n
 }
 
-// WriteHTML streams Python's listing document (list_directory, CPython
-// 3.11–3.13) for entries, in the order given, through a buffer, so memory
-// stays constant however many entries there are. title is the decoded
-// request target; it is escaped like a label. The entries' order is not
+// WriteHTML streams the listing document of Python v (list_directory; 3.14
+// adds a style block to 3.11–3.13's) for entries, in the order given,
+// through a buffer, so memory stays constant however many entries there
+// are. title is the decoded request target (pypath.ListingTitle chooses
+// which part of it); it is escaped like a label. The entries' order is not
 // changed: Read has already sorted them.
-func WriteHTML(w io.Writer, title string, entries []Entry) error {
+func WriteHTML(w io.Writer, v pyversion.Version, title string, entries []Entry) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
-	bw.WriteString(htmlHead)
+	bw.WriteString(head(v))
 	writeEscaped(bw, title)
 	bw.WriteString(htmlTitleEnd)
 	writeEscaped(bw, title)

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"html"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 func TestQuote(t *testing.T) {
@@ -113,13 +117,13 @@ func TestWriteHTMLDocument(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var buf bytes.Buffer
-			if err := WriteHTML(&buf, tt.title, tt.entries); err != nil {
+			if err := WriteHTML(&buf, pyversion.Default, tt.title, tt.entries); err != nil {
 				t.Fatal(err)
 			}
 			if got := buf.String(); got != tt.want {
 				t.Errorf("WriteHTML: got %q, want %q", got, tt.want)
 			}
-			if got := HTMLLength(tt.title, tt.entries); got != int64(len(tt.want)) {
+			if got := HTMLLength(pyversion.Default, tt.title, tt.entries); got != int64(len(tt.want)) {
 				t.Errorf("HTMLLength: got %d, want %d", got, len(tt.want))
 			}
 		})
@@ -145,7 +149,7 @@ func TestWriteHTMLStopsOnWriteError(t *testing.T) {
 		entries[i].Name = strings.Repeat("x", 100)
 	}
 	w := &errWriter{}
-	if err := WriteHTML(w, "/", entries); !errors.Is(err, errBroken) {
+	if err := WriteHTML(w, pyversion.Default, "/", entries); !errors.Is(err, errBroken) {
 		t.Errorf("WriteHTML error: got %v, want %v", err, errBroken)
 	}
 	if w.n != 1 {
@@ -160,7 +164,7 @@ func TestWriteHTMLAllocs(t *testing.T) {
 	buf.Grow(1 << 12)
 	allocs := testing.AllocsPerRun(50, func() {
 		buf.Reset()
-		_ = WriteHTML(&buf, "/t/", entries)
+		_ = WriteHTML(&buf, pyversion.Default, "/t/", entries)
 	})
 	if allocs > 2 {
 		t.Errorf("WriteHTML allocations: got %v, want <= 2 (the bufio.Writer and its buffer)", allocs)
@@ -205,11 +209,11 @@ func FuzzListing(f *testing.F) {
 			}
 		}
 		var buf bytes.Buffer
-		if err := WriteHTML(&buf, title, entries); err != nil {
+		if err := WriteHTML(&buf, pyversion.Default, title, entries); err != nil {
 			t.Fatal(err)
 		}
 		doc := buf.String()
-		if n := HTMLLength(title, entries); n != int64(len(doc)) {
+		if n := HTMLLength(pyversion.Default, title, entries); n != int64(len(doc)) {
 			t.Fatalf("HTMLLength: got %d, want %d (bytes written)", n, len(doc))
 		}
 		head := htmlHead + Escape(title) + htmlTitleEnd + Escape(title) + htmlH1End
@@ -262,4 +266,51 @@ func FuzzListing(f *testing.F) {
 			t.Fatalf("trailing items: got %q, want none", rest)
 		}
 	})
+}
+
+// TestWriteHTML314Golden pins python_version 3.14, for which no CPython is
+// installed here, to golden documents written from 3.14's list_directory:
+// the unindented colour-scheme block after <meta charset>. The 3.13
+// document of the same listing must differ from the golden, so a 3.14
+// branch that fell back to 3.13's head fails, and HTMLLength must agree.
+func TestWriteHTML314Golden(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		file, title string
+		entries     []Entry
+	}{
+		{"listing.html", "/d & <x>/", []Entry{
+			{Name: ".dotfile"},
+			{Name: "a&b <c>.txt"},
+			{Name: "broken", IsSymlink: true},
+			{Name: "dir", IsDir: true},
+			{Name: "link", IsDir: true, IsSymlink: true},
+		}},
+		{"empty.html", "/empty/", nil},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			want, err := os.ReadFile(filepath.Join("testdata", "py314", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := WriteHTML(&got, pyversion.V3_14, tt.title, tt.entries); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("WriteHTML(3.14): got\n%s\nwant\n%s", got.Bytes(), want)
+			}
+			if n := HTMLLength(pyversion.V3_14, tt.title, tt.entries); n != int64(len(want)) {
+				t.Errorf("HTMLLength(3.14) = %d, golden is %d bytes", n, len(want))
+			}
+			var old bytes.Buffer
+			if err := WriteHTML(&old, pyversion.V3_13, tt.title, tt.entries); err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Equal(old.Bytes(), want) {
+				t.Error("the 3.13 document equals the 3.14 golden: the versions are not told apart")
+			}
+		})
+	}
 }

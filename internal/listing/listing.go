@@ -1,5 +1,5 @@
 // Package listing reproduces the directory listing of Python's
-// http.server.SimpleHTTPRequestHandler.list_directory (CPython 3.11–3.13)
+// http.server.SimpleHTTPRequestHandler.list_directory (CPython 3.11–3.14)
 // byte for byte, and adds a JSON form of the same listing.
 //
 // The package needs no Caddy. It is built for large directories: Read takes

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // buildTree creates the differential fixture in dir: every name class that
@@ -130,13 +132,13 @@ func TestWriteHTMLMatchesPython(t *testing.T) {
 					t.Fatal(err)
 				}
 				var got bytes.Buffer
-				if err := WriteHTML(&got, title, entries); err != nil {
+				if err := WriteHTML(&got, python.v, title, entries); err != nil {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(got.Bytes(), want) {
 					t.Errorf("body differs from Python\ngot:\n%s\nwant:\n%s", got.Bytes(), want)
 				}
-				if n := HTMLLength(title, entries); n != int64(got.Len()) || n != atoi64(t, h["Content-Length"]) {
+				if n := HTMLLength(python.v, title, entries); n != int64(got.Len()) || n != atoi64(t, h["Content-Length"]) {
 					t.Errorf("HTMLLength = %d, written %d, Python Content-Length %s", n, got.Len(), h["Content-Length"])
 				}
 				if got, want := ContentType, h["Content-type"]; got != want {
@@ -333,7 +335,7 @@ func BenchmarkListing(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := WriteHTML(io.Discard, "/big/", entries); err != nil {
+				if err := WriteHTML(io.Discard, pyversion.Default, "/big/", entries); err != nil {
 					b.Fatal(err)
 				}
 			}

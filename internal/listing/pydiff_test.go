@@ -8,18 +8,32 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
-// interpreter is a python3 binary and its version, which names subtests.
-type interpreter struct{ path, version string }
+// interpreter is a python3 binary and its version, which names subtests;
+// v is the python_version that must reproduce it.
+type interpreter struct {
+	path, version string
+	v             pyversion.Version
+}
 
 // pythons returns the interpreters the differential tests run against:
-// python3 from PATH, or the space-separated list in LISTING_PYTHONS (for
-// example the 3.12 and 3.13 binaries) to check several versions. Tests skip
-// when none is found.
+// the CPython 3.11, 3.12 and 3.13 that are installed (pyenv or PATH), else
+// python3 from PATH, or the space-separated list in LISTING_PYTHONS. Tests
+// skip when none is found.
 func pythons(t *testing.T) []interpreter {
 	t.Helper()
 	list := strings.Fields(os.Getenv("LISTING_PYTHONS"))
+	if len(list) == 0 {
+		for minor := 11; minor <= 13; minor++ {
+			if p := pythontest.Find(minor, minor); p != "" {
+				list = append(list, p)
+			}
+		}
+	}
 	if len(list) == 0 {
 		list = []string{"python3"}
 	}
@@ -33,7 +47,14 @@ func pythons(t *testing.T) []interpreter {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		found = append(found, interpreter{path, "py" + strings.TrimSpace(string(out))})
+		version := strings.TrimSpace(string(out))
+		major, minor, _ := strings.Cut(version, ".")
+		minor, _, _ = strings.Cut(minor, ".")
+		v, err := pyversion.Parse(major + "." + minor)
+		if err != nil {
+			t.Fatalf("%s: python %s: %v", path, version, err)
+		}
+		found = append(found, interpreter{path: path, version: "py" + version, v: v})
 	}
 	if len(found) == 0 {
 		t.Skip("python3 not found")

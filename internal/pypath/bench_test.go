@@ -1,12 +1,16 @@
 package pypath
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
+)
 
 // BenchmarkTranslate measures one static request: decode, normalise, join.
 func BenchmarkTranslate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		_, _ = Translate("/srv/www", "/docs/caf%C3%A9/../guide/index.html?x=1")
+		_, _ = Translate(pyversion.Default, "/srv/www", "/docs/caf%C3%A9/../guide/index.html?x=1")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // traversalSeeds are path traversal and confusion attempts shared by both
@@ -24,40 +26,42 @@ var traversalSeeds = []string{
 	strings.Repeat("/..", 40), "/%ED%B3%BF/..", "/%FF%2e%2e", "/dir/ ",
 }
 
-// FuzzTranslate checks, for any target, that Translate stays inside the
-// root and that DirRedirect never yields a scheme-relative Location.
+// FuzzTranslate checks, for any target and python_version, that Translate
+// stays inside the root and that DirRedirect never yields a scheme-relative Location.
 func FuzzTranslate(f *testing.F) {
 	for _, s := range traversalSeeds {
 		f.Add(s)
 	}
 	const root = "/srv/www"
 	f.Fuzz(func(t *testing.T, target string) {
-		got, err := Translate(root, target)
-		if err != nil {
-			p, _, _ := strings.Cut(target, "?")
-			p, _, _ = strings.Cut(p, "#")
-			if !errors.Is(err, ErrNUL) || !strings.Contains(Unquote(p), "\x00") {
-				t.Fatalf("Translate(%q) got error %v without a decoded NUL", target, err)
+		for _, v := range []pyversion.Version{pyversion.Default, pyversion.V3_13, pyversion.V3_14} {
+			got, err := Translate(v, root, target)
+			if err != nil {
+				p, _, _ := strings.Cut(target, "?")
+				p, _, _ = strings.Cut(p, "#")
+				if !errors.Is(err, ErrNUL) || !strings.Contains(Unquote(p), "\x00") {
+					t.Fatalf("%q: Translate(%q) got error %v without a decoded NUL", v, target, err)
+				}
+			} else {
+				r := strings.TrimSuffix(got, "/")
+				if r != root && !strings.HasPrefix(r, root+"/") {
+					t.Fatalf("%q: Translate(%q) got %q, outside %q", v, target, got, root)
+				}
+				if slices.Contains(strings.Split(r, "/"), "..") {
+					t.Fatalf("%q: Translate(%q) got %q with a '..' element", v, target, got)
+				}
 			}
-		} else {
-			r := strings.TrimSuffix(got, "/")
-			if r != root && !strings.HasPrefix(r, root+"/") {
-				t.Fatalf("Translate(%q) got %q, outside %q", target, got, root)
+			loc, ok := DirRedirect(v, target)
+			if strings.HasPrefix(loc, "//") {
+				t.Fatalf("%q: DirRedirect(%q) got scheme-relative %q", v, target, loc)
 			}
-			if slices.Contains(strings.Split(r, "/"), "..") {
-				t.Fatalf("Translate(%q) got %q with a '..' element", target, got)
-			}
-		}
-		loc, ok := DirRedirect(target)
-		if strings.HasPrefix(loc, "//") {
-			t.Fatalf("DirRedirect(%q) got scheme-relative %q", target, loc)
-		}
-		if ok {
-			// The path part of the Location is what the client requests next.
-			p, _, _ := strings.Cut(loc, "#")
-			p, _, _ = strings.Cut(p, "?")
-			if !strings.HasSuffix(p, "/") {
-				t.Fatalf("DirRedirect(%q) got %q whose path lacks a trailing slash", target, loc)
+			if ok {
+				// The path part of the Location is what the client requests next.
+				p, _, _ := strings.Cut(loc, "#")
+				p, _, _ = strings.Cut(p, "?")
+				if !strings.HasSuffix(p, "/") {
+					t.Fatalf("%q: DirRedirect(%q) got %q whose path lacks a trailing slash", v, target, loc)
+				}
 			}
 		}
 	})

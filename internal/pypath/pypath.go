@@ -1,8 +1,10 @@
 // Package pypath reproduces the URL-to-filesystem path rules of CPython's
-// http.server (3.11) for the static and the CGI handler: the request target
-// as Python's handler sees it in self.path, translate_path, the directory
+// http.server for the static and the CGI handler: the request target as
+// Python's handler sees it in self.path, translate_path, the directory
 // redirect of send_head, the listing title, _url_collapse_path, is_cgi and
-// the script walk of run_cgi.
+// the script walk of run_cgi. The rules are 3.11's; Translate, DirRedirect
+// and ListingPath take a pyversion.Version for the places where 3.14 changed
+// them (pyversion's package doc lists them).
 //
 // The package needs no Caddy. Inputs come from Go's net/http, which has
 // already split the query off at the first '?' (url.URL.RawQuery) but leaves
@@ -32,6 +34,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 var (
@@ -154,14 +158,16 @@ func foldSurrogates(s string) string {
 	return b.String()
 }
 
-// Translate is SimpleHTTPRequestHandler.translate_path (3.11) for a target
-// from Target and a served directory root (absolute and clean):
+// Translate is SimpleHTTPRequestHandler.translate_path of Python v for a
+// target from Target and a served directory root (absolute and clean):
 //
 //  1. cut the target at the first '?', then at the first '#', before any
-//     decoding, so %3F and %23 stay literal characters of a file name;
+//     decoding, so %3F and %23 stay literal characters of a file name
+//     (3.14 cuts at '#' first, which leaves the same path);
 //  2. record a trailing slash when the still-encoded path, with trailing
-//     whitespace stripped, ends in '/' (issue 17324; an encoded %2F at the
-//     end does not count before 3.14);
+//     whitespace stripped, ends in '/' (issue 17324); 3.14 looks at the
+//     decoded path instead, without stripping, so an encoded %2F at the
+//     end counts there;
 //  3. percent-decode (Unquote, with encoded surrogates folded back to bytes,
 //     see the package doc);
 //  4. posixpath.normpath: collapse "//", drop ".", resolve "..", clamping at
@@ -174,11 +180,14 @@ func foldSurrogates(s string) string {
 // or lies under root+"/" and has no ".." element. Translate returns ErrNUL if
 // the decoded path contains a NUL byte, anywhere: Python only crashes when
 // the NUL survives normpath, but a NUL is never part of a legitimate request.
-func Translate(root, target string) (string, error) {
+func Translate(v pyversion.Version, root, target string) (string, error) {
 	p, _, _ := strings.Cut(target, "?")
 	p, _, _ = strings.Cut(p, "#")
 	trailing := strings.HasSuffix(trimRightSpace(p), "/")
 	p = decode(p)
+	if v.DecodedTrailingSlash() {
+		trailing = strings.HasSuffix(p, "/")
+	}
 	if strings.IndexByte(p, 0) >= 0 {
 		return "", fmt.Errorf("translating %q: %w", target, ErrNUL)
 	}
@@ -225,21 +234,26 @@ func joinUnder(root, decoded string) string {
 }
 
 // DirRedirect is send_head's 301 for a directory requested without a
-// trailing slash. It splits target as urllib.parse.urlsplit does (fragment at
-// the first '#', then query at the first '?' before it) and returns the
-// Location urlunsplit builds: the path part as sent (percent-encoding kept,
-// so /s%75b gives /s%75b/) plus "/", then "?query" and "#fragment" when they
-// are non-empty (urlunsplit drops a bare "?" or "#"). It returns "", false if
-// the path part already ends in "/".
+// trailing slash, as Python v sends it. It splits target as
+// urllib.parse.urlsplit does (fragment at the first '#', then query at the
+// first '?' before it) and returns the Location urlunsplit builds: the path
+// part as sent (percent-encoding kept, so /s%75b gives /s%75b/) plus "/",
+// then "?query" and "#fragment" when they are non-empty (urlunsplit drops a
+// bare "?" or "#"). It returns "", false if the path part already ends in
+// "/", or for 3.14 in "%2f" or "%2F", which 3.14's translate_path takes
+// as a trailing slash too.
 //
 // Leading slashes are collapsed again here, although Target already did, so
 // that the Location can never be scheme-relative ("//evil.example/") even if
 // a caller forgets (gh-87389, open redirect).
-func DirRedirect(target string) (string, bool) {
+func DirRedirect(v pyversion.Version, target string) (string, bool) {
 	target = collapseLeadingSlashes(target)
 	rest, frag, _ := strings.Cut(target, "#")
 	p, query, _ := strings.Cut(rest, "?")
 	if strings.HasSuffix(p, "/") {
+		return "", false
+	}
+	if v.EncodedSlashRedirect() && (strings.HasSuffix(p, "%2f") || strings.HasSuffix(p, "%2F")) {
 		return "", false
 	}
 	loc := p + "/"
@@ -252,11 +266,16 @@ func DirRedirect(target string) (string, bool) {
 	return loc, true
 }
 
-// ListingPath is the part of target that a directory listing's title shows,
-// still percent-encoded: Python 3.14's list_directory strips "#..." and then
-// "?..." before decoding (3.11-3.13 keep the query in the title, which the
-// spec recommends against). listing.DecodeTitle decodes it as Python does.
-func ListingPath(target string) string {
+// ListingPath is the part of target that a directory listing's title shows
+// for Python v, still percent-encoded; listing.DecodeTitle decodes it as
+// Python does. 3.11–3.13 show self.path whole, query included, so for them
+// it is target. 3.14's list_directory strips "#..." and then "?..." before
+// decoding, and so does Default: a title that echoes the query string is
+// kept only for those who ask for 3.11–3.13 by name.
+func ListingPath(v pyversion.Version, target string) string {
+	if v.TitleKeepsQuery() {
+		return target
+	}
 	p, _, _ := strings.Cut(target, "#")
 	p, _, _ = strings.Cut(p, "?")
 	return p

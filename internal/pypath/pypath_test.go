@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // TestTarget proves that Target rebuilds the request target exactly as the
@@ -165,7 +167,7 @@ func TestTranslate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Translate(root, tt.target)
+			got, err := Translate(pyversion.Default, root, tt.target)
 			if err != nil {
 				t.Fatalf("Translate(%q): %v", tt.target, err)
 			}
@@ -183,7 +185,7 @@ func TestTranslateNUL(t *testing.T) {
 	for _, target := range []string{"/%00", "/a%00b", "/a/%00/..", "/\x00"} {
 		t.Run(target, func(t *testing.T) {
 			t.Parallel()
-			got, err := Translate("/srv", target)
+			got, err := Translate(pyversion.Default, "/srv", target)
 			if !errors.Is(err, ErrNUL) {
 				t.Errorf("Translate(%q) got (%q, %v), want ErrNUL", target, got, err)
 			}
@@ -203,7 +205,7 @@ func TestTranslateSlashRoot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
 			t.Parallel()
-			if got, _ := Translate("/", tt.target); got != tt.want {
+			if got, _ := Translate(pyversion.Default, "/", tt.target); got != tt.want {
 				t.Errorf("Translate(%q, %q) got %q, want %q", "/", tt.target, got, tt.want)
 			}
 		})
@@ -237,7 +239,7 @@ func TestDirRedirect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, ok := DirRedirect(tt.target)
+			got, ok := DirRedirect(pyversion.Default, tt.target)
 			if got != tt.want || ok != tt.ok {
 				t.Errorf("DirRedirect(%q) got (%q, %v), want (%q, %v)", tt.target, got, ok, tt.want, tt.ok)
 			}
@@ -266,8 +268,51 @@ func TestListingPath(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := ListingPath(tt.target); got != tt.want {
+			if got := ListingPath(pyversion.Default, tt.target); got != tt.want {
 				t.Errorf("ListingPath(%q) got %q, want %q", tt.target, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRules314 pins the path rules 3.14 changed, for which no CPython is
+// installed here, against 3.13's on the same targets (3.13's column is what
+// TestMatchesCPython checks against CPython): the trailing slash found after
+// decoding, no redirect for a path ending in %2F, and the title without the
+// query. Each row differs between the two versions in at least one column,
+// so either branch regressing to the other's rules fails.
+func TestRules314(t *testing.T) {
+	t.Parallel()
+	type result struct {
+		translate, redirect, title string
+	}
+	for _, tt := range []struct {
+		target       string
+		py313, py314 result
+	}{
+		{"/dir%2F", result{"/srv/dir", "/dir%2F/", "/dir%2F"}, result{"/srv/dir/", "", "/dir%2F"}},
+		{"/dir%2f?q=1", result{"/srv/dir", "/dir%2f/?q=1", "/dir%2f?q=1"}, result{"/srv/dir/", "", "/dir%2f"}},
+		{"/a%2Fb%2F", result{"/srv/a/b", "/a%2Fb%2F/", "/a%2Fb%2F"}, result{"/srv/a/b/", "", "/a%2Fb%2F"}},
+		{"/d/?q=<b>", result{"/srv/d/", "", "/d/?q=<b>"}, result{"/srv/d/", "", "/d/"}},
+		{"/d/#f?q", result{"/srv/d/", "", "/d/#f?q"}, result{"/srv/d/", "", "/d/"}},
+		{"/file.txt%2F", result{"/srv/file.txt", "/file.txt%2F/", "/file.txt%2F"}, result{"/srv/file.txt/", "", "/file.txt%2F"}},
+	} {
+		t.Run(tt.target, func(t *testing.T) {
+			t.Parallel()
+			for _, c := range []struct {
+				v    pyversion.Version
+				want result
+			}{{pyversion.V3_13, tt.py313}, {pyversion.V3_14, tt.py314}} {
+				var got result
+				var err error
+				if got.translate, err = Translate(c.v, "/srv", tt.target); err != nil {
+					t.Fatal(err)
+				}
+				got.redirect, _ = DirRedirect(c.v, tt.target)
+				got.title = ListingPath(c.v, tt.target)
+				if got != c.want {
+					t.Errorf("python_version %q: got %+v, want %+v", c.v, got, c.want)
+				}
 			}
 		})
 	}
