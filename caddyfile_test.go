@@ -50,6 +50,10 @@ func TestSimpleUnmarshalCaddyfile(t *testing.T) {
 		{name: "mime twice for one extension", input: "pyhttp_simple {\n mime .x a/b\n mime .x c/d\n}", wantErr: "already specified"},
 		{name: "hide without globs", input: "pyhttp_simple {\n hide\n}", wantErr: "wrong argument count"},
 		{name: "hide bad glob", input: "pyhttp_simple {\n hide [\n}", wantErr: "bad hide pattern"},
+		{name: "python_version", input: "pyhttp_simple {\n python_version 3.14\n}", want: Simple{PythonVersion: "3.14"}},
+		{name: "python_version without value", input: "pyhttp_simple {\n python_version\n}", wantErr: "wrong argument count"},
+		{name: "python_version with two values", input: "pyhttp_simple {\n python_version 3.13 3.14\n}", wantErr: "wrong argument count"},
+		{name: "python_version twice", input: "pyhttp_simple {\n python_version 3.13\n python_version 3.14\n}", wantErr: "python_version already specified"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -150,6 +154,8 @@ func TestCGIUnmarshalCaddyfile(t *testing.T) {
 		{name: "cgi_dirs with dot-dot", input: "pyhttp_cgi {\n cgi_dirs /a/../b\n}", wantErr: "cgi_dirs"},
 		{name: "env name with equals", input: "pyhttp_cgi {\n env A=B x\n}", wantErr: "env: bad variable name"},
 		{name: "pass_env name with equals", input: "pyhttp_cgi {\n pass_env A=B\n}", wantErr: "pass_env: bad variable name"},
+		{name: "python_version", input: "pyhttp_cgi {\n python_version 3.12\n}", want: CGI{PythonVersion: "3.12"}},
+		{name: "python_version twice", input: "pyhttp_cgi {\n python_version 3.12\n python_version 3.12\n}", wantErr: "python_version already specified"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -182,6 +188,9 @@ func TestErrorPageUnmarshalCaddyfile(t *testing.T) {
 		{name: "status twice", input: "pyhttp_error_page 404 {\n status 500\n}", wantErr: "status already specified"},
 		{name: "message without text", input: "pyhttp_error_page {\n message\n}", wantErr: "wrong argument count"},
 		{name: "unknown subdirective", input: "pyhttp_error_page {\n body x\n}", wantErr: "unknown subdirective 'body'"},
+		{name: "python_version", input: "pyhttp_error_page {\n python_version 3.13\n}", want: ErrorPage{PythonVersion: "3.13"}},
+		{name: "python_version without value", input: "pyhttp_error_page {\n python_version\n}", wantErr: "wrong argument count"},
+		{name: "python_version twice", input: "pyhttp_error_page {\n python_version 3.11\n python_version 3.14\n}", wantErr: "python_version already specified"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -279,6 +288,32 @@ func TestCGIProvisionRejectsBadSettings(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
 			}
 			_ = c.Cleanup()
+		})
+	}
+}
+
+// An unsupported python_version fails at load in each handler, naming the
+// field and the allowed values.
+func TestProvisionRejectsBadPythonVersion(t *testing.T) {
+	const want = `python_version: unsupported Python version "3.10" (allowed: 3.11, 3.12, 3.13, 3.14)`
+	for _, tc := range []struct {
+		name string
+		h    caddy.Provisioner
+	}{
+		{"pyhttp_simple", &Simple{PythonVersion: "3.10"}},
+		{"pyhttp_cgi", &CGI{PythonVersion: "3.10"}},
+		{"pyhttp_error_page", &ErrorPage{PythonVersion: "3.10"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			err := tc.h.Provision(ctx)
+			if err == nil || err.Error() != want {
+				t.Errorf("got %v, want %q", err, want)
+			}
+			if c, ok := tc.h.(caddy.CleanerUpper); ok {
+				_ = c.Cleanup()
+			}
 		})
 	}
 }

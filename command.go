@@ -19,12 +19,14 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddytls"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "pyhttp-server",
-		Usage: "[port] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [--cgi] [--domain NAME] [--tls-cert FILE --tls-key FILE] [--access-log=false]",
+		Usage: "[port] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [--cgi] [--domain NAME] [--tls-cert FILE --tls-key FILE] [--python-version X.Y] [--access-log=false]",
 		Short: "Serves a directory like `python -m http.server`, on Caddy",
 		Long: `
 Serves DIRECTORY (default: the current directory) the way
@@ -42,7 +44,10 @@ the value is only checked.
 Beyond Python: --domain NAME serves HTTPS for NAME with an automatically
 managed certificate (listening on 443 unless a port is given), and
 --tls-cert FILE --tls-key FILE (Python 3.14's flags) serve HTTPS with
-that certificate. Each request is logged on stderr in Python's format.`,
+that certificate. --python-version 3.11|3.12|3.13|3.14 makes listings,
+error pages and path rules byte-identical to that Python release (default:
+3.11-3.13's, with the listing title of 3.14). Each request is logged on
+stderr in Python's format.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.MaximumNArgs(1)
 			cmd.Flags().StringP("bind", "b", "", "bind to this address (default: all interfaces)")
@@ -52,6 +57,7 @@ that certificate. Each request is logged on stderr in Python's format.`,
 			cmd.Flags().String("domain", "", "serve HTTPS for this domain name with automatic certificates")
 			cmd.Flags().String("tls-cert", "", "serve HTTPS with this certificate chain file")
 			cmd.Flags().String("tls-key", "", "private key file for --tls-cert")
+			cmd.Flags().String("python-version", "", "reproduce this Python's listings, error pages and path rules: 3.11, 3.12, 3.13 or 3.14")
 			cmd.Flags().Bool("access-log", true, "log each request on stderr")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdPyHTTPServer)
 		},
@@ -68,6 +74,7 @@ type serverOptions struct {
 	tlsCert   string
 	tlsKey    string
 	accessLog bool
+	pyVersion string
 }
 
 func cmdPyHTTPServer(fl caddycmd.Flags) (int, error) {
@@ -134,6 +141,7 @@ func parseServerFlags(fl caddycmd.Flags) (*serverOptions, error) {
 		tlsCert:   fl.String("tls-cert"),
 		tlsKey:    fl.String("tls-key"),
 		accessLog: fl.Bool("access-log"),
+		pyVersion: fl.String("python-version"),
 	}
 	if args := fl.Args(); len(args) > 0 {
 		p, err := strconv.Atoi(args[0])
@@ -155,6 +163,9 @@ func parseServerFlags(fl caddycmd.Flags) (*serverOptions, error) {
 	}
 	if opts.domain != "" && opts.tlsCert != "" {
 		return nil, errors.New("--domain and --tls-cert are mutually exclusive")
+	}
+	if _, err := pyversion.Parse(opts.pyVersion); err != nil {
+		return nil, fmt.Errorf("argument --python-version: %w", err)
 	}
 	if opts.directory == "" {
 		opts.directory = "."
@@ -201,16 +212,16 @@ func (o *serverOptions) config() (*caddy.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("finding the working directory for CGI scripts: %w", err)
 		}
-		handler = caddyconfig.JSONModuleObject(CGI{Root: o.directory, Dir: wd}, "handler", "pyhttp_cgi", nil)
+		handler = caddyconfig.JSONModuleObject(CGI{Root: o.directory, Dir: wd, PythonVersion: o.pyVersion}, "handler", "pyhttp_cgi", nil)
 	} else {
-		handler = caddyconfig.JSONModuleObject(Simple{Root: o.directory}, "handler", "pyhttp_simple", nil)
+		handler = caddyconfig.JSONModuleObject(Simple{Root: o.directory, PythonVersion: o.pyVersion}, "handler", "pyhttp_simple", nil)
 	}
 	route := caddyhttp.Route{HandlersRaw: []json.RawMessage{handler}}
 	if o.domain != "" {
 		route.MatcherSetsRaw = []caddy.ModuleMap{{"host": caddyconfig.JSON(caddyhttp.MatchHost{o.domain}, nil)}}
 	}
 	errorRoute := caddyhttp.Route{HandlersRaw: []json.RawMessage{
-		caddyconfig.JSONModuleObject(ErrorPage{}, "handler", "pyhttp_error_page", nil),
+		caddyconfig.JSONModuleObject(ErrorPage{PythonVersion: o.pyVersion}, "handler", "pyhttp_error_page", nil),
 	}}
 
 	server := &caddyhttp.Server{

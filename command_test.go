@@ -24,6 +24,7 @@ func serverFlags(t *testing.T, args ...string) caddycmd.Flags {
 	fs.String("tls-cert", "", "")
 	fs.String("tls-key", "", "")
 	fs.Bool("access-log", true, "")
+	fs.String("python-version", "", "")
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +51,8 @@ func TestPyHTTPServerFlags(t *testing.T) {
 		{name: "key without cert", args: []string{"-d", dir, "--tls-key", "k.pem"}, wantErr: "--tls-key requires --tls-cert to be set"},
 		{name: "cert without key", args: []string{"-d", dir, "--tls-cert", "c.pem"}, wantErr: "--tls-cert requires --tls-key"},
 		{name: "missing directory", args: []string{"-d", dir + "/nope"}, wantErr: "is not a directory"},
+		{name: "python version", args: []string{"-d", dir, "--python-version", "3.14"}, banner: "Serving HTTP on 0.0.0.0 port 8000 (http://0.0.0.0:8000/) ..."},
+		{name: "unsupported python version", args: []string{"-d", dir, "--python-version", "3.10"}, wantErr: `argument --python-version: unsupported Python version "3.10" (allowed: 3.11, 3.12, 3.13, 3.14)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts, err := parseServerFlags(serverFlags(t, tc.args...))
@@ -77,9 +80,13 @@ func TestPyHTTPServerConfig(t *testing.T) {
 		name    string
 		args    []string
 		handler string
+		// versions is how many handlers must carry python_version.
+		versions int
 	}{
 		{name: "simple", args: []string{"-d", dir, "-b", "127.0.0.1", "18000"}, handler: `"handler":"pyhttp_simple"`},
 		{name: "cgi", args: []string{"-d", dir, "--cgi", "-b", "127.0.0.1", "18001"}, handler: `"handler":"pyhttp_cgi"`},
+		{name: "python version reaches both handlers", args: []string{"-d", dir, "--python-version", "3.14", "-b", "127.0.0.1", "18002"}, handler: `"handler":"pyhttp_simple"`, versions: 2},
+		{name: "python version reaches cgi", args: []string{"-d", dir, "--cgi", "--python-version", "3.13", "-b", "127.0.0.1", "18003"}, handler: `"handler":"pyhttp_cgi"`, versions: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts, err := parseServerFlags(serverFlags(t, tc.args...))
@@ -99,6 +106,9 @@ func TestPyHTTPServerConfig(t *testing.T) {
 				if !strings.Contains(js, want) {
 					t.Errorf("config lacks %s:\n%s", want, js)
 				}
+			}
+			if n := strings.Count(js, `"python_version":`); n != tc.versions {
+				t.Errorf("python_version set on %d handlers, want %d:\n%s", n, tc.versions, js)
 			}
 			if err := caddy.Validate(cfg); err != nil {
 				t.Errorf("caddy rejects the config: %v", err)
