@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 )
 
 // The differential tests run the real `python3 -m http.server` and this
@@ -45,7 +47,12 @@ func lookPython(t *testing.T) string {
 // accepts connections, and stops it when the test ends. It returns the port.
 func startPython(t *testing.T, dir string, extra ...string) int {
 	t.Helper()
-	py := lookPython(t)
+	return startPythonBin(t, lookPython(t), dir, extra...)
+}
+
+// startPythonBin is startPython with the interpreter py.
+func startPythonBin(t *testing.T, py, dir string, extra ...string) int {
+	t.Helper()
 	port, err := freePort("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -259,21 +266,43 @@ func requestExt(line string) string {
 }
 
 // pyhttp_simple answers every request in the table as python3 -m
-// http.server does, where a client can see it.
+// http.server does, where a client can see it: unconfigured, as the
+// python3 on PATH, and with python_version 3.11, 3.12 and 3.13, as that
+// exact CPython where it is installed (pyenv).
 func TestDifferentialSimple(t *testing.T) {
-	lookPython(t)
+	py := lookPython(t)
+	t.Run("python_version unset", func(t *testing.T) { differentialSimple(t, py, "") })
+	for minor := 11; minor <= 13; minor++ {
+		version := fmt.Sprintf("3.%d", minor)
+		t.Run("python_version "+version, func(t *testing.T) {
+			py := pythontest.Find(minor, minor)
+			if py == "" {
+				t.Skipf("no CPython %s found", version)
+			}
+			differentialSimple(t, py, version)
+		})
+	}
+}
+
+// differentialSimple compares a pyhttp_simple site with python_version
+// version ("" for unset) against `py -m http.server` on the same tree.
+func differentialSimple(t *testing.T, py, version string) {
 	root := publicTempDir(t)
 	mtime := diffTree(t, root)
-	pyPort := startPython(t, root)
+	pyPort := startPythonBin(t, py, root)
+	block := ""
+	if version != "" {
+		block = "{\n\t\tpython_version " + version + "\n\t}"
+	}
 	startCaddy(t, fmt.Sprintf(`
 http://localhost:%d {
 	root * %s
-	pyhttp_simple
+	pyhttp_simple %s
 	handle_errors {
-		pyhttp_error_page
+		pyhttp_error_page %s
 	}
 }
-`, simplePort, root))
+`, simplePort, root, block, block))
 
 	equal := mtime.UTC().Format(http.TimeFormat)
 	before := mtime.Add(-time.Second).UTC().Format(http.TimeFormat)
@@ -286,6 +315,8 @@ http://localhost:%d {
 		// For a deliberate difference: our status, and why.
 		ourStatus int
 		why       string
+		// named: compared only when python_version names the release.
+		named bool
 	}{
 		// Files and MIME types.
 		{name: "txt", line: "GET /plain.txt HTTP/1.1"},
@@ -355,8 +386,12 @@ http://localhost:%d {
 		{name: "inner double slash", line: "GET /nested//a/b/c.txt HTTP/1.1"},
 		{name: "backslash is a name byte", line: "GET /nested\\alpha.txt HTTP/1.1"},
 
-		// Directories, redirects and listings (no queries on listings: the
-		// title differs, README row "Listing title").
+		// Directories, redirects and listings (queries on listings only
+		// with python_version set: unset, the title differs, README row
+		// "Listing title").
+		{name: "listing with query", line: "GET /nested/?q=%3Cb%3E&x HTTP/1.1", named: true},
+		{name: "listing with empty query", line: "GET /nested/? HTTP/1.1", named: true},
+		{name: "listing with fragment-like path", line: "GET /a%26b%20%3Cc%3E/?%23x HTTP/1.1", named: true},
 		{name: "root listing", line: "GET / HTTP/1.1"},
 		{name: "nested listing", line: "GET /nested/ HTTP/1.1"},
 		{name: "empty listing", line: "GET /empty/ HTTP/1.1"},
@@ -425,6 +460,9 @@ http://localhost:%d {
 		// HTTP/1.0 request.
 		{name: "HTTP/1.0", line: "GET /plain.txt HTTP/1.0"},
 	} {
+		if tc.named && version == "" {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			want := fetch(t, pyPort, tc.line, tc.header...)
 			got := fetch(t, simplePort, tc.line, tc.header...)
