@@ -571,11 +571,34 @@ func rawRequestBody(t *testing.T, port int, line, body string, header ...string)
 //     HEAD answers ("CGI HEAD"), the script's stdin ("CGI stdin"), the
 //     working directory ("CGI working directory") and Content-Length of
 //     script output ("Protocol": Python streams until close).
+//
+// It runs unconfigured against the python3 on PATH, and with python_version
+// 3.11, 3.12 and 3.13 against that exact CPython where installed.
 func TestDifferentialCGI(t *testing.T) {
-	lookPython(t)
+	py := lookPython(t)
+	t.Run("python_version unset", func(t *testing.T) { differentialCGI(t, py, "") })
+	for minor := 11; minor <= 13; minor++ {
+		version := fmt.Sprintf("3.%d", minor)
+		t.Run("python_version "+version, func(t *testing.T) {
+			py := pythontest.Find(minor, minor)
+			if py == "" {
+				t.Skipf("no CPython %s found", version)
+			}
+			differentialCGI(t, py, version)
+		})
+	}
+}
+
+// differentialCGI compares a pyhttp_cgi site with python_version version
+// ("" for unset) against `py -m http.server --cgi` on the same tree.
+func differentialCGI(t *testing.T, py, version string) {
 	root := cgiTree(t)
-	pyPort := startPython(t, root, "--cgi")
-	cgiSite(t, root, "", "")
+	pyPort := startPythonBin(t, py, root, "--cgi")
+	options := ""
+	if version != "" {
+		options = "python_version " + version
+	}
+	cgiSite(t, root, options, "")
 
 	browser := []string{
 		"User-Agent", "Mozilla/5.0 (difftest)",
