@@ -60,7 +60,7 @@ func parseSimple(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // to the listing, leaves the query out of its title and takes a path
 // ending in %2F as ending in a slash; 3.11 to 3.13 show the query in the
 // title. Unset, the output is 3.11–3.13's with the title of 3.14 (the path
-// only).
+// only). Any other value fails at load.
 func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -295,7 +295,7 @@ func parseErrorPage(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // three accept placeholders. python_version makes the page byte-identical
 // to that release's: 3.13 and 3.14 use RFC 9110's phrases for 413, 414,
 // 416 and 422 (URI Too Long), and 3.14 adds a colour-scheme style block.
-// Unset, the page is 3.11's and 3.12's.
+// Unset, the page is 3.11's and 3.12's. Any other value fails at load.
 func (e *ErrorPage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
