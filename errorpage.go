@@ -31,8 +31,8 @@ func init() {
 // such CGI script ('/cgi-bin/x')`), or Python's standard phrase for the
 // status when the error came from another handler; the explanation is
 // Python's description of the status (http.HTTPStatus). The document is
-// Python 3.11–3.13's (or python_version's), byte for byte, sent as `text/html;charset=utf-8` with
-// Content-Length. HEAD gets the headers without the body, and 1xx, 204, 205
+// Python 3.11's (or python_version's), byte for byte, sent as
+// `text/html;charset=utf-8` with Content-Length. HEAD gets the headers without the body, and 1xx, 204, 205
 // and 304 get neither body nor Content-Type, as with Python.
 //
 // Outside an error route (no error in the request) it renders a 500.

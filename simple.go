@@ -34,7 +34,8 @@ func init() {
 
 // Simple is Python's SimpleHTTPRequestHandler (`python -m http.server`) as a
 // Caddy handler. For the same directory tree it answers every request the
-// way Python 3.11–3.13 does, where clients can see it:
+// way Python 3.11–3.13 does (or the release python_version names), where
+// clients can see it:
 //
 //   - Paths map to files with Python's translate_path: the query and fragment
 //     are ignored, the path is percent-decoded (`%2F` is a separator, `+` is
