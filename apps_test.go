@@ -1,0 +1,312 @@
+package pyhttp
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/testenv"
+)
+
+// The real-applications suite: git-http-backend, cgit, gitweb, php-cgi, a
+// CGI.pm application and hgweb, each mounted with the configuration that
+// docs/migrating.md gives and driven by its real client. A missing program
+// skips its test, or fails it under PYHTTP_REQUIRE_ALL=1 (as in CI).
+
+// appsHash is bcrypt (cost 4) of "s3cret", as `caddy hash-password` prints.
+const appsHash = "$2a$04$iQSD/hwq5v2gI7pjDNyp.eCgGsQvHgTx2EvH4lTKuseqGGjEqi2Xy"
+
+// runCmd runs a client program in dir with extra environment entries and
+// returns its combined output, failing the test if it fails.
+func runCmd(t *testing.T, dir string, env []string, name string, args ...string) string {
+	t.Helper()
+	out, err := tryCmd(dir, env, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func tryCmd(dir string, env []string, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// giveToNobody makes a tree owned by the account scripts run as when the
+// tests run as root, so that a push (which writes objects) works.
+func giveToNobody(t *testing.T, root string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clientEnv is the environment of git and hg clients: a private HOME and
+// identity, nothing from the user's configuration.
+func clientEnv(home string) []string {
+	return []string{
+		"HOME=" + home, "XDG_CONFIG_HOME=" + home, "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com",
+		"GIT_TERMINAL_PROMPT=0", "HGRCPATH=", "HGUSER=t <t@example.com>", "HGPLAIN=1",
+	}
+}
+
+// gitFixture creates srv/demo.git (branch main, one commit with README)
+// under a public temp dir and returns the temp dir.
+func gitFixture(t *testing.T) string {
+	t.Helper()
+	git := testenv.Require(t, "git")
+	base := publicTempDir(t)
+	env := clientEnv(base)
+	srv := filepath.Join(base, "srv")
+	runCmd(t, base, env, git, "init", "-q", "--bare", "-b", "main", filepath.Join(srv, "demo.git"))
+	work := filepath.Join(base, "seed")
+	runCmd(t, base, env, git, "init", "-q", "-b", "main", work)
+	if err := os.WriteFile(filepath.Join(work, "README"), []byte("hello from demo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, work, env, git, "add", "README")
+	runCmd(t, work, env, git, "commit", "-q", "-m", "first commit")
+	runCmd(t, work, env, git, "push", "-q", filepath.Join(srv, "demo.git"), "main")
+	if err := os.WriteFile(filepath.Join(srv, "demo.git", "description"), []byte("demo repository\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	giveToNobody(t, srv)
+	return base
+}
+
+// gitSite is the git-http-backend recipe of docs/migrating.md: anonymous
+// clone and fetch, push only with basic_auth.
+func gitSite(srv string) string {
+	return fmt.Sprintf(`
+http://:%d {
+	handle_path /git/* {
+		@push expression path('*/git-receive-pack') || query({'service': 'git-receive-pack'})
+		basic_auth @push {
+			alice %s
+		}
+		pyhttp_cgi {
+			program /usr/lib/git-core/git-http-backend
+			env GIT_PROJECT_ROOT %s
+			env GIT_HTTP_EXPORT_ALL 1
+			env GIT_PROTOCOL {http.request.header.Git-Protocol}
+		}
+	}
+}
+`, cgiPort, appsHash, srv)
+}
+
+func TestAppGitHTTPBackend(t *testing.T) {
+	testenv.Require(t, "/usr/lib/git-core/git-http-backend")
+	base := gitFixture(t)
+	git := testenv.Require(t, "git")
+	startCaddy(t, gitSite(filepath.Join(base, "srv")))
+	env := clientEnv(base)
+	repoURL := cgiURL("/git/demo.git")
+
+	// Clone (protocol v2 is git's default), then check v2 explicitly.
+	runCmd(t, base, env, git, "clone", "-q", repoURL, "a")
+	if b, err := os.ReadFile(filepath.Join(base, "a", "README")); err != nil || string(b) != "hello from demo\n" {
+		t.Fatalf("cloned README: %q, %v", b, err)
+	}
+	out := runCmd(t, base, append(env, "GIT_TRACE_PACKET=1"), git, "-c", "protocol.version=2", "ls-remote", repoURL)
+	if !strings.Contains(out, "version 2") || !strings.Contains(out, "refs/heads/main") {
+		t.Errorf("protocol v2 ls-remote did not speak version 2:\n%s", out)
+	}
+	out = runCmd(t, base, append(env, "GIT_TRACE_PACKET=1"), git, "-c", "protocol.version=0", "ls-remote", repoURL)
+	if strings.Contains(out, "version 2") || !strings.Contains(out, "refs/heads/main") {
+		t.Errorf("protocol v0 ls-remote:\n%s", out)
+	}
+
+	// Push without credentials is refused.
+	a := filepath.Join(base, "a")
+	if err := os.WriteFile(filepath.Join(a, "small.txt"), []byte("small\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, a, env, git, "add", "small.txt")
+	runCmd(t, a, env, git, "commit", "-q", "-m", "small")
+	if out, err := tryCmd(a, env, git, "push", "-q", "origin", "main"); err == nil {
+		t.Fatalf("push without credentials succeeded:\n%s", out)
+	}
+
+	// An 80 MiB incompressible push with a chunked body (postBuffer 1 MiB).
+	big := make([]byte, 80<<20)
+	if _, err := rand.Read(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(a, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(big)
+	big = nil
+	runCmd(t, a, env, git, "add", "big.bin")
+	runCmd(t, a, env, git, "commit", "-q", "-m", "big")
+	authURL := strings.Replace(repoURL, "http://", "http://alice:s3cret@", 1)
+	out = runCmd(t, a, append(env, "GIT_TRACE_CURL=1", "GIT_TRACE_CURL_NO_DATA=1"), git,
+		"-c", "http.postBuffer=1048576", "push", authURL, "main")
+	if !strings.Contains(out, "Transfer-Encoding: chunked") {
+		t.Errorf("the push did not send a chunked body:\n%s", lastLines(out, 40))
+	}
+
+	// Fetch in another clone, then a fresh clone with the same content.
+	runCmd(t, base, env, git, "clone", "-q", "--depth", "1", repoURL, "b-old")
+	runCmd(t, base, env, git, "clone", "-q", repoURL, "c")
+	got, err := os.ReadFile(filepath.Join(base, "c", "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != want {
+		t.Fatal("fresh clone: big.bin differs from what was pushed")
+	}
+	runCmd(t, a, env, git, "commit", "-q", "--allow-empty", "-m", "third")
+	runCmd(t, a, env, git, "-c", "http.postBuffer=1048576", "push", "-q", authURL, "main")
+	runCmd(t, filepath.Join(base, "c"), env, git, "fetch", "-q", "origin")
+	if out := runCmd(t, filepath.Join(base, "c"), env, git, "log", "-1", "--format=%s", "origin/main"); strings.TrimSpace(out) != "third" {
+		t.Errorf("fetch: origin/main is %q, want third", out)
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// getOK fetches url and fails unless it is 200 and contains every want.
+func getOK(t *testing.T, client *http.Client, u string, want ...string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: status %d\n%s", u, resp.StatusCode, body)
+	}
+	for _, w := range want {
+		if !bytes.Contains(body, []byte(w)) {
+			t.Fatalf("GET %s: body lacks %q:\n%.2000s", u, w, body)
+		}
+	}
+	return resp, body
+}
+
+var appClient = &http.Client{Timeout: 60 * time.Second}
+
+func TestAppCgit(t *testing.T) {
+	testenv.Require(t, "/usr/lib/cgit/cgit.cgi")
+	base := gitFixture(t)
+	rc := filepath.Join(base, "cgitrc")
+	if err := os.WriteFile(rc, fmt.Appendf(nil, `css=/cgit-static/cgit.css
+logo=/cgit-static/cgit.png
+virtual-root=/cgit/
+cache-size=0
+enable-http-clone=1
+snapshots=tar.gz zip
+repo.url=demo
+repo.path=%s
+repo.desc=demo repository
+`, filepath.Join(base, "srv", "demo.git")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startCaddy(t, fmt.Sprintf(`
+http://:%d {
+	handle_path /cgit-static/* {
+		root * /usr/share/cgit
+		file_server
+	}
+	pyhttp_cgi /cgit* {
+		program /usr/lib/cgit/cgit.cgi
+		script_name /cgit
+		env CGIT_CONFIG %s
+	}
+}
+`, cgiPort, rc))
+	getOK(t, appClient, cgiURL("/cgit/"), "demo repository", `href='/cgit/demo/'`)
+	getOK(t, appClient, cgiURL("/cgit/demo/"), "first commit")
+	getOK(t, appClient, cgiURL("/cgit/demo/tree/README"), "hello from demo")
+	getOK(t, appClient, cgiURL("/cgit/demo/log/"), "first commit")
+	resp, body := getOK(t, appClient, cgiURL("/cgit/demo/snapshot/demo-main.tar.gz"))
+	if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, "gzip") || len(body) < 100 || body[0] != 0x1f || body[1] != 0x8b {
+		t.Errorf("snapshot: Content-Type %q, %d bytes", ct, len(body))
+	}
+	getOK(t, appClient, cgiURL("/cgit-static/cgit.css"), "div#cgit")
+	if resp, _ := getOK(t, appClient, cgiURL("/cgit-static/cgit.png")); resp.Header.Get("Content-Type") != "image/png" {
+		t.Errorf("logo Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	// cgit's dumb HTTP clone.
+	git := testenv.Require(t, "git")
+	runCmd(t, base, clientEnv(base), git, "clone", "-q", cgiURL("/cgit/demo"), "viacgit")
+}
+
+func TestAppGitweb(t *testing.T) {
+	testenv.Require(t, "/usr/share/gitweb/gitweb.cgi")
+	base := gitFixture(t)
+	conf := filepath.Join(base, "gitweb.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, `$projectroot = %q;
+@stylesheets = ("/gitweb-static/gitweb.css");
+$javascript = "/gitweb-static/gitweb.js";
+$logo = "/gitweb-static/git-logo.png";
+$favicon = "/gitweb-static/git-favicon.png";
+`, filepath.Join(base, "srv")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startCaddy(t, fmt.Sprintf(`
+http://:%d {
+	handle_path /gitweb-static/* {
+		root * /usr/share/gitweb/static
+		file_server
+	}
+	pyhttp_cgi /gitweb* {
+		program /usr/share/gitweb/gitweb.cgi
+		script_name /gitweb
+		env GITWEB_CONFIG %s
+	}
+}
+`, cgiPort, conf))
+	getOK(t, appClient, cgiURL("/gitweb/"), "demo.git", "demo repository", "/gitweb-static/gitweb.css")
+	getOK(t, appClient, cgiURL("/gitweb/?p=demo.git;a=summary"), "first commit")
+	getOK(t, appClient, cgiURL("/gitweb/?p=demo.git;a=blob_plain;f=README;hb=HEAD"), "hello from demo")
+	resp, body := getOK(t, appClient, cgiURL("/gitweb/?p=demo.git;a=snapshot;h=HEAD;sf=tgz"))
+	if len(body) < 100 || body[0] != 0x1f || body[1] != 0x8b {
+		t.Errorf("snapshot: Content-Type %q, %d bytes, not gzip", resp.Header.Get("Content-Type"), len(body))
+	}
+	getOK(t, appClient, cgiURL("/gitweb-static/gitweb.css"), "body")
+	getOK(t, appClient, cgiURL("/gitweb-static/gitweb.js"), "function")
+}
