@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mime/multipart"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -309,4 +312,242 @@ http://:%d {
 	}
 	getOK(t, appClient, cgiURL("/gitweb-static/gitweb.css"), "body")
 	getOK(t, appClient, cgiURL("/gitweb-static/gitweb.js"), "function")
+}
+
+// phpSite is the php-cgi recipe of docs/migrating.md.
+func phpSite(root string) string {
+	return fmt.Sprintf(`
+http://:%d {
+	root * %s
+	pyhttp_cgi {
+		script_ext .php
+		interpreter .php /usr/bin/php-cgi
+		index index.php index.html
+		hide .user.ini
+	}
+	handle_errors {
+		pyhttp_error_page
+	}
+}
+`, cgiPort, root)
+}
+
+// postMultipart sends one file field of size bytes and returns the status,
+// body and the file's SHA-256.
+func postMultipart(t *testing.T, u string, fields map[string]string, field, filename string, size int) (int, string, [32]byte) {
+	t.Helper()
+	data := make([]byte, size)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := mw.CreateFormFile(field, filename)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(data)
+	mw.Close()
+	resp, err := appClient.Post(u, mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), sha256.Sum256(data)
+}
+
+func TestAppPHP(t *testing.T) {
+	testenv.Require(t, "/usr/bin/php-cgi")
+	root := publicTempDir(t)
+	copyTree(t, filepath.Join("testdata", "apps", "php"), root)
+	startCaddy(t, phpSite(root))
+
+	// index.php is the directory's index, and PATH_INFO is split after it.
+	getOK(t, appClient, cgiURL("/"), "INDEX SCRIPT_NAME=/index.php PATH_INFO=\n")
+	getOK(t, appClient, cgiURL("/index.php/a/b%20c"), "INDEX SCRIPT_NAME=/index.php PATH_INFO=/a/b c\n")
+	getOK(t, appClient, cgiURL("/info.php/x/y"), "SCRIPT_NAME=/info.php\nPATH_INFO=/x/y\n")
+	getOK(t, appClient, cgiURL("/UPPER.PHP"), "SCRIPT_NAME=/UPPER.PHP\n")
+	getOK(t, appClient, cgiURL("/sub/readme.txt"), "static text")
+
+	// A UTF-8 form POST.
+	name := "Zoë ünïcødé 日本"
+	resp, err := appClient.PostForm(cgiURL("/form.php"), url.Values{"name": {name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "NAME="+name+"\nLEN="+strconv.Itoa(len(name))) {
+		t.Errorf("form POST: %d %q", resp.StatusCode, body)
+	}
+
+	// A 5 MiB multipart upload.
+	status, got, sum := postMultipart(t, cgiURL("/upload.php"), nil, "f", "big.bin", 5<<20)
+	if status != 200 || !strings.Contains(got, fmt.Sprintf("SIZE=%d\nSHA256=%x", 5<<20, sum)) {
+		t.Errorf("upload: %d %q", status, got)
+	}
+
+	// header('Location: form.php') is a 302 to the relative URL as written.
+	resp, rb := do(t, "GET", cgiURL("/redirect.php"), nil)
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "form.php" {
+		t.Errorf("redirect: %d Location %q\n%s", resp.StatusCode, resp.Header.Get("Location"), rb)
+	}
+	getOK(t, appClient, cgiURL("/redirect.php"), "FORM") // the client follows it
+
+	// http_response_code(404).
+	if resp, b := do(t, "GET", cgiURL("/notfound.php"), nil); resp.StatusCode != 404 || string(b) != "no such thing\n" {
+		t.Errorf("http_response_code(404): %d %q", resp.StatusCode, b)
+	}
+
+	// Sessions keep state across requests through their cookie.
+	jar, _ := cookiejar.New(nil)
+	sc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	getOK(t, sc, cgiURL("/session.php"), "N=1")
+	getOK(t, sc, cgiURL("/session.php"), "N=2")
+
+	// Source is never served, whatever the spelling.
+	for _, p := range []string{"/form.php.", "/form.php%2e", "/form.php::$DATA", "/form%2ephp", "//form.php", "/./form.php",
+		"/sub/../form.php", "/form.php%00", "/FORM.PHP", "/form.PhP", "/.user.ini", "/form.php%20", "/form.php/"} {
+		resp, b := rawRequest(t, cgiPort, "GET "+p+" HTTP/1.1")
+		checkNoSource(t, b)
+		if bytes.Contains(b, []byte("<?php")) || bytes.Contains(b, []byte("upload_max_filesize")) {
+			t.Errorf("GET %s: disclosed source:\n%s", p, b)
+		}
+		if resp.StatusCode == 200 && !bytes.Contains(b, []byte("FORM")) {
+			t.Errorf("GET %s: 200 without running the script:\n%s", p, b)
+		}
+	}
+}
+
+// cgipmSite is the CGI.pm recipe of docs/migrating.md.
+func cgipmSite(root string) string {
+	return fmt.Sprintf(`
+http://:%d {
+	root * %s
+	handle_path /perl/* {
+		pyhttp_cgi {
+			script_ext .cgi .pl
+		}
+	}
+}
+`, cgiPort, root)
+}
+
+func TestAppCGIpm(t *testing.T) {
+	testenv.Require(t, "/usr/bin/perl")
+	if out, err := exec.Command("/usr/bin/perl", "-MCGI", "-e", "1").CombinedOutput(); err != nil {
+		if os.Getenv("PYHTTP_REQUIRE_ALL") == "1" {
+			t.Fatalf("CGI.pm is required (PYHTTP_REQUIRE_ALL=1): %s", out)
+		}
+		t.Skipf("skipping: CGI.pm not installed (libcgi-pm-perl): %s", out)
+	}
+	root := publicTempDir(t)
+	copyTree(t, filepath.Join("testdata", "apps", "cgipm"), root)
+	chmodAll(t, root, 0o755, "app.cgi", "done.cgi")
+	startCaddy(t, cgipmSite(root))
+
+	getOK(t, appClient, cgiURL("/perl/app.cgi?name=%3Cb%3EZo%C3%AB"), "<p>hello &lt;b&gt;Zoë</p>")
+	getOK(t, appClient, cgiURL("/perl/app.cgi/extra/path"), "<p>script /perl/app.cgi path /extra/path</p>")
+	resp, err := appClient.PostForm(cgiURL("/perl/app.cgi"), url.Values{"name": {"Poster"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "<p>hello Poster</p>") {
+		t.Errorf("form POST: %d %q", resp.StatusCode, b)
+	}
+
+	// Upload through CGI.pm's upload().
+	status, got, _ := postMultipart(t, cgiURL("/perl/app.cgi"), map[string]string{"action": "upload"}, "file", "data.bin", 3<<20)
+	if status != 200 || !strings.Contains(got, "FILE=data.bin\nSIZE="+strconv.Itoa(3<<20)) {
+		t.Errorf("upload: %d %q", status, got)
+	}
+
+	// $q->redirect('done.cgi'): a relative Location with CGI.pm's Status.
+	resp, body := do(t, "GET", cgiURL("/perl/app.cgi?action=redirect"), nil)
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "done.cgi" {
+		t.Errorf("redirect: %d Location %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	getOK(t, appClient, cgiURL("/perl/app.cgi?action=redirect"), "DONE")
+
+	// PUT and DELETE reach the script.
+	resp, body = do(t, "PUT", cgiURL("/perl/app.cgi"), strings.NewReader("put body"), "Content-Type", "text/plain")
+	if resp.StatusCode != 201 || !strings.Contains(string(body), "METHOD=PUT\nLEN=8\nDATA=put body") {
+		t.Errorf("PUT: %d %q", resp.StatusCode, body)
+	}
+	resp, body = do(t, "DELETE", cgiURL("/perl/app.cgi"), nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "METHOD=DELETE") {
+		t.Errorf("DELETE: %d %q", resp.StatusCode, body)
+	}
+	if resp, b := do(t, "GET", cgiURL("/perl/app.cgi."), nil); resp.StatusCode != 403 {
+		t.Errorf("app.cgi.: %d, want 403", resp.StatusCode)
+	} else {
+		checkNoSource(t, b)
+	}
+}
+
+func TestAppHgweb(t *testing.T) {
+	hg := testenv.Require(t, "hg")
+	const example = "/usr/share/doc/mercurial-common/examples/hgweb.cgi"
+	src, err := os.ReadFile(example)
+	if err != nil {
+		if os.Getenv("PYHTTP_REQUIRE_ALL") == "1" {
+			t.Fatalf("hgweb.cgi is required (PYHTTP_REQUIRE_ALL=1): %v", err)
+		}
+		t.Skipf("skipping: %v (package mercurial-common)", err)
+	}
+	testenv.Require(t, "/usr/bin/python3")
+	base := publicTempDir(t)
+	env := clientEnv(base)
+	repos := filepath.Join(base, "hg")
+	runCmd(t, base, env, hg, "init", filepath.Join(repos, "demo"))
+	if err := os.WriteFile(filepath.Join(repos, "demo", "README"), []byte("hello hg\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, filepath.Join(repos, "demo"), env, hg, "commit", "-q", "-A", "-m", "first")
+	giveToNobody(t, repos)
+	conf := filepath.Join(base, "hgweb.config")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "[paths]\n/ = %s/*\n\n[web]\nallow-push = *\npush_ssl = false\n", repos), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The recipe: a copy of the example with its config path set (and
+	// python3 named directly, since nobody cannot use a python under /root).
+	script := strings.Replace(string(src), `config = b"/path/to/repo/or/config"`, fmt.Sprintf("config = b%q", conf), 1)
+	script = strings.Replace(script, "#!/usr/bin/env python3", "#!/usr/bin/python3", 1)
+	cgi := filepath.Join(base, "hgweb.cgi")
+	if err := os.WriteFile(cgi, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	startCaddy(t, fmt.Sprintf(`
+http://:%d {
+	handle_path /hg/* {
+		pyhttp_cgi {
+			program %s
+		}
+	}
+}
+`, cgiPort, cgi))
+	getOK(t, appClient, cgiURL("/hg/"), "demo")
+	getOK(t, appClient, cgiURL("/hg/demo/file/tip/README"), "hello hg")
+	runCmd(t, base, env, hg, "clone", "-q", cgiURL("/hg/demo"), "clone")
+	work := filepath.Join(base, "clone")
+	if b, err := os.ReadFile(filepath.Join(work, "README")); err != nil || string(b) != "hello hg\n" {
+		t.Fatalf("cloned README: %q, %v", b, err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "second.txt"), []byte("pushed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, work, env, hg, "commit", "-q", "-A", "-m", "second")
+	runCmd(t, work, env, hg, "push", cgiURL("/hg/demo"))
+	runCmd(t, base, env, hg, "clone", "-q", cgiURL("/hg/demo"), "again")
+	if b, err := os.ReadFile(filepath.Join(base, "again", "second.txt")); err != nil || string(b) != "pushed\n" {
+		t.Fatalf("pushed file in a fresh clone: %q, %v", b, err)
+	}
 }
