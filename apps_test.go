@@ -31,6 +31,40 @@ import (
 // appsHash is bcrypt (cost 4) of "s3cret", as `caddy hash-password` prints.
 const appsHash = "$2a$04$iQSD/hwq5v2gI7pjDNyp.eCgGsQvHgTx2EvH4lTKuseqGGjEqi2Xy"
 
+// docRecipe returns block number n (0-based) of language lang under the
+// heading "### <heading>" of docs/migrating.md's tested recipes, with
+// example.com replaced by this test's site address and the other pairs of
+// repl applied: the suite runs the recipes exactly as documented.
+func docRecipe(t *testing.T, heading, lang string, n int, repl ...string) string {
+	t.Helper()
+	data, err := os.ReadFile("docs/migrating.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recipes, ok := strings.Cut(string(data), "## Tested recipes")
+	if !ok {
+		t.Fatal("docs/migrating.md has no Tested recipes section")
+	}
+	_, section, ok := strings.Cut(recipes, "\n### "+heading+"\n")
+	if !ok {
+		t.Fatalf("docs/migrating.md has no recipe %q", heading)
+	}
+	section, _, _ = strings.Cut(section, "\n### ")
+	rest := section
+	for i := 0; ; i++ {
+		_, after, ok := strings.Cut(rest, "```"+lang+"\n")
+		if !ok {
+			t.Fatalf("recipe %q has no %s block #%d", heading, lang, n)
+		}
+		block, tail, _ := strings.Cut(after, "```")
+		if i == n {
+			repl = append(repl, "example.com {", fmt.Sprintf("http://:%d {", cgiPort))
+			return strings.NewReplacer(repl...).Replace(block)
+		}
+		rest = tail
+	}
+}
+
 // runCmd runs a client program in dir with extra environment entries and
 // returns its combined output, failing the test if it fails.
 func runCmd(t *testing.T, dir string, env []string, name string, args ...string) string {
@@ -108,32 +142,12 @@ func gitFixture(t *testing.T) string {
 	return base
 }
 
-// gitSite is the git-http-backend recipe of docs/migrating.md: anonymous
-// clone and fetch, push only with basic_auth.
-func gitSite(srv string) string {
-	return fmt.Sprintf(`
-http://:%d {
-	handle_path /git/* {
-		@push expression path('*/git-receive-pack') || query({'service': 'git-receive-pack'})
-		basic_auth @push {
-			alice %s
-		}
-		pyhttp_cgi {
-			program /usr/lib/git-core/git-http-backend
-			env GIT_PROJECT_ROOT %s
-			env GIT_HTTP_EXPORT_ALL 1
-			env GIT_PROTOCOL {http.request.header.Git-Protocol}
-		}
-	}
-}
-`, cgiPort, appsHash, srv)
-}
-
 func TestAppGitHTTPBackend(t *testing.T) {
 	testenv.Require(t, "/usr/lib/git-core/git-http-backend")
 	base := gitFixture(t)
 	git := testenv.Require(t, "git")
-	startCaddy(t, gitSite(filepath.Join(base, "srv")))
+	startCaddy(t, docRecipe(t, "git-http-backend (clone, fetch, protocol v2; push with basic_auth)", "caddyfile", 0,
+		"/srv/git", filepath.Join(base, "srv")))
 	env := clientEnv(base)
 	repoURL := cgiURL("/git/demo.git")
 
@@ -236,31 +250,10 @@ func TestAppCgit(t *testing.T) {
 	testenv.Require(t, "/usr/lib/cgit/cgit.cgi")
 	base := gitFixture(t)
 	rc := filepath.Join(base, "cgitrc")
-	if err := os.WriteFile(rc, fmt.Appendf(nil, `css=/cgit-static/cgit.css
-logo=/cgit-static/cgit.png
-virtual-root=/cgit/
-cache-size=0
-enable-http-clone=1
-snapshots=tar.gz zip
-repo.url=demo
-repo.path=%s
-repo.desc=demo repository
-`, filepath.Join(base, "srv", "demo.git")), 0o644); err != nil {
+	if err := os.WriteFile(rc, []byte(docRecipe(t, "cgit", "ini", 0, "/srv/git", filepath.Join(base, "srv"))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startCaddy(t, fmt.Sprintf(`
-http://:%d {
-	handle_path /cgit-static/* {
-		root * /usr/share/cgit
-		file_server
-	}
-	pyhttp_cgi /cgit* {
-		program /usr/lib/cgit/cgit.cgi
-		script_name /cgit
-		env CGIT_CONFIG %s
-	}
-}
-`, cgiPort, rc))
+	startCaddy(t, docRecipe(t, "cgit", "caddyfile", 0, "/etc/cgitrc", rc))
 	getOK(t, appClient, cgiURL("/cgit/"), "demo repository", `href='/cgit/demo/'`)
 	getOK(t, appClient, cgiURL("/cgit/demo/"), "first commit")
 	getOK(t, appClient, cgiURL("/cgit/demo/tree/README"), "hello from demo")
@@ -282,27 +275,10 @@ func TestAppGitweb(t *testing.T) {
 	testenv.Require(t, "/usr/share/gitweb/gitweb.cgi")
 	base := gitFixture(t)
 	conf := filepath.Join(base, "gitweb.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, `$projectroot = %q;
-@stylesheets = ("/gitweb-static/gitweb.css");
-$javascript = "/gitweb-static/gitweb.js";
-$logo = "/gitweb-static/git-logo.png";
-$favicon = "/gitweb-static/git-favicon.png";
-`, filepath.Join(base, "srv")), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(docRecipe(t, "gitweb", "perl", 0, "/srv/git", filepath.Join(base, "srv"))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startCaddy(t, fmt.Sprintf(`
-http://:%d {
-	handle_path /gitweb-static/* {
-		root * /usr/share/gitweb/static
-		file_server
-	}
-	pyhttp_cgi /gitweb* {
-		program /usr/share/gitweb/gitweb.cgi
-		script_name /gitweb
-		env GITWEB_CONFIG %s
-	}
-}
-`, cgiPort, conf))
+	startCaddy(t, docRecipe(t, "gitweb", "caddyfile", 0, "/etc/gitweb-caddy.conf", conf))
 	getOK(t, appClient, cgiURL("/gitweb/"), "demo.git", "demo repository", "/gitweb-static/gitweb.css")
 	getOK(t, appClient, cgiURL("/gitweb/?p=demo.git;a=summary"), "first commit")
 	getOK(t, appClient, cgiURL("/gitweb/?p=demo.git;a=blob_plain;f=README;hb=HEAD"), "hello from demo")
@@ -312,24 +288,6 @@ http://:%d {
 	}
 	getOK(t, appClient, cgiURL("/gitweb-static/gitweb.css"), "body")
 	getOK(t, appClient, cgiURL("/gitweb-static/gitweb.js"), "function")
-}
-
-// phpSite is the php-cgi recipe of docs/migrating.md.
-func phpSite(root string) string {
-	return fmt.Sprintf(`
-http://:%d {
-	root * %s
-	pyhttp_cgi {
-		script_ext .php
-		interpreter .php /usr/bin/php-cgi
-		index index.php index.html
-		hide .user.ini
-	}
-	handle_errors {
-		pyhttp_error_page
-	}
-}
-`, cgiPort, root)
 }
 
 // postMultipart sends one file field of size bytes and returns the status,
@@ -366,7 +324,7 @@ func TestAppPHP(t *testing.T) {
 	testenv.Require(t, "/usr/bin/php-cgi")
 	root := publicTempDir(t)
 	copyTree(t, filepath.Join("testdata", "apps", "php"), root)
-	startCaddy(t, phpSite(root))
+	startCaddy(t, docRecipe(t, "php-cgi", "caddyfile", 0, "/srv/php", root))
 
 	// index.php is the directory's index, and PATH_INFO is split after it.
 	getOK(t, appClient, cgiURL("/"), "INDEX SCRIPT_NAME=/index.php PATH_INFO=\n")
@@ -425,20 +383,6 @@ func TestAppPHP(t *testing.T) {
 	}
 }
 
-// cgipmSite is the CGI.pm recipe of docs/migrating.md.
-func cgipmSite(root string) string {
-	return fmt.Sprintf(`
-http://:%d {
-	root * %s
-	handle_path /perl/* {
-		pyhttp_cgi {
-			script_ext .cgi .pl
-		}
-	}
-}
-`, cgiPort, root)
-}
-
 func TestAppCGIpm(t *testing.T) {
 	testenv.Require(t, "/usr/bin/perl")
 	if out, err := exec.Command("/usr/bin/perl", "-MCGI", "-e", "1").CombinedOutput(); err != nil {
@@ -450,7 +394,7 @@ func TestAppCGIpm(t *testing.T) {
 	root := publicTempDir(t)
 	copyTree(t, filepath.Join("testdata", "apps", "cgipm"), root)
 	chmodAll(t, root, 0o755, "app.cgi", "done.cgi")
-	startCaddy(t, cgipmSite(root))
+	startCaddy(t, docRecipe(t, "CGI.pm", "caddyfile", 0, "/srv/perl", root))
 
 	getOK(t, appClient, cgiURL("/perl/app.cgi?name=%3Cb%3EZo%C3%AB"), "<p>hello &lt;b&gt;Zoë</p>")
 	getOK(t, appClient, cgiURL("/perl/app.cgi/extra/path"), "<p>script /perl/app.cgi path /extra/path</p>")
@@ -514,7 +458,7 @@ func TestAppHgweb(t *testing.T) {
 	runCmd(t, filepath.Join(repos, "demo"), env, hg, "commit", "-q", "-A", "-m", "first")
 	giveToNobody(t, repos)
 	conf := filepath.Join(base, "hgweb.config")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "[paths]\n/ = %s/*\n\n[web]\nallow-push = *\npush_ssl = false\n", repos), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(docRecipe(t, "hgweb (Mercurial)", "ini", 0, "/srv/hg/repos", repos)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The recipe: a copy of the example with its config path set (and
@@ -525,15 +469,7 @@ func TestAppHgweb(t *testing.T) {
 	if err := os.WriteFile(cgi, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	startCaddy(t, fmt.Sprintf(`
-http://:%d {
-	handle_path /hg/* {
-		pyhttp_cgi {
-			program %s
-		}
-	}
-}
-`, cgiPort, cgi))
+	startCaddy(t, docRecipe(t, "hgweb (Mercurial)", "caddyfile", 0, "/srv/hg/hgweb.cgi", cgi))
 	getOK(t, appClient, cgiURL("/hg/"), "demo")
 	getOK(t, appClient, cgiURL("/hg/demo/file/tip/README"), "hello hg")
 	runCmd(t, base, env, hg, "clone", "-q", cgiURL("/hg/demo"), "clone")
