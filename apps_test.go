@@ -28,9 +28,6 @@ import (
 // docs/migrating.md gives and driven by its real client. A missing program
 // skips its test, or fails it under PYHTTP_REQUIRE_ALL=1 (as in CI).
 
-// appsHash is bcrypt (cost 4) of "s3cret", as `caddy hash-password` prints.
-const appsHash = "$2a$04$iQSD/hwq5v2gI7pjDNyp.eCgGsQvHgTx2EvH4lTKuseqGGjEqi2Xy"
-
 // docRecipe returns block number n (0-based) of language lang under the
 // heading "### <heading>" of docs/migrating.md's tested recipes, with
 // example.com replaced by this test's site address and the other pairs of
