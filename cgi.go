@@ -44,6 +44,12 @@ func init() {
 // exactly as pyhttp_simple serves them (GET and HEAD; POST is 501 `Can only
 // POST to CGI scripts`), or handed to the next handler with `passthru`.
 //
+// That is the default, directory mode. Program mode (Program) runs one
+// program for every request, and extension mode (ScriptExts) runs files by
+// extension anywhere under the root, as Apache's ScriptAlias and AddHandler
+// do; see cgimodes.go. In every mode SCRIPT_NAME and the trailing-slash
+// redirect keep a prefix that handle_path stripped.
+//
 // Deliberate differences from Python, each a fix:
 //
 //   - The script's `Status:` is honoured, `Location:` redirects (a local
@@ -142,8 +148,9 @@ type CGI struct {
 	// Largest request body without Content-Length (chunked) that is spooled
 	// to give the script a CONTENT_LENGTH; larger bodies get 413. Default:
 	// 64 MiB in directory mode, 1 GiB in program and extension mode (an
-	// 80 MiB chunked `git push` must pass there). Bodies with Content-Length are streamed and not limited here
-	// (use Caddy's `request_body` for that).
+	// 80 MiB chunked `git push` must pass there). Bodies with
+	// Content-Length are streamed and not limited here (use Caddy's
+	// `request_body` for that).
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
 	// Program mode: the program (an absolute path) and its arguments.
