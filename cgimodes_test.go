@@ -59,11 +59,17 @@ http://:%d {
 		program %s
 		script_name /cgit
 	}
+	route /u/* {
+		uri strip_prefix /u
+		pyhttp_cgi {
+			program %s
+		}
+	}
 	handle_errors {
 		pyhttp_error_page
 	}
 }
-`, cgiPort, root, env, env))
+`, cgiPort, root, env, env, env))
 
 	for _, tc := range []struct {
 		method, path, scriptName, pathInfo string
@@ -75,6 +81,8 @@ http://:%d {
 		{"GET", "/cgit", "/cgit", ""},
 		{"GET", "/cgit/repo/tree", "/cgit", "/repo/tree"},
 		{"OPTIONS", "/cgit/", "/cgit", "/"},
+		{"GET", "/u/z%2Fy", "/u", "/z/y"},
+		{"GET", "/U//x", "/U", "/x"},
 	} {
 		resp, body := do(t, tc.method, cgiURL(tc.path), nil)
 		if resp.StatusCode != 200 {
