@@ -366,8 +366,9 @@ func TestAppPHP(t *testing.T) {
 	getOK(t, sc, cgiURL("/session.php"), "N=1")
 	getOK(t, sc, cgiURL("/session.php"), "N=2")
 
-	// Source is never served, whatever the spelling.
-	for _, p := range []string{"/form.php.", "/form.php%2e", "/form.php::$DATA", "/form%2ephp", "//form.php", "/./form.php",
+	// Source is never served, whatever the spelling. A query without '='
+	// must not become php-cgi options (CVE-2012-1823: "?-s" shows source).
+	for _, p := range []string{"/form.php?-s", "/form.php?-s+-d+foo", "/form.php.", "/form.php%2e", "/form.php::$DATA", "/form%2ephp", "//form.php", "/./form.php",
 		"/sub/../form.php", "/form.php%00", "/FORM.PHP", "/form.PhP", "/.user.ini", "/form.php%20", "/form.php/"} {
 		resp, b := rawRequest(t, cgiPort, "GET "+p+" HTTP/1.1")
 		checkNoSource(t, b)

@@ -140,10 +140,11 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // interpreter, with the path after the script's segment as PATH_INFO; an
 // index name with such an extension runs for its directory; such a file is
 // never served as source (it runs, or the answer is 403 or 404). Program
-// and extension mode pass every method, and default max_request_body to
-// 1GiB. program cannot be combined with cgi_dirs, script_ext or passthru,
-// nor script_ext with cgi_dirs; script_name requires program. In every mode
-// SCRIPT_NAME includes a prefix stripped by handle_path.
+// and extension mode pass every method, never turn a query into
+// command-line arguments, and default max_request_body to 1GiB. program
+// cannot be combined with cgi_dirs, script_ext or passthru, nor script_ext
+// with cgi_dirs; script_name requires program. In every mode SCRIPT_NAME
+// includes a prefix stripped by handle_path.
 // passthru hands non-CGI requests to the next handler instead of serving
 // them as files. interpreter, env and mime may be repeated; pass_env and
 // hide accumulate. pass_auth exports HTTP_AUTHORIZATION. user defaults to

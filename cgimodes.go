@@ -135,7 +135,10 @@ func strippedPrefix(r *http.Request) (escaped, decoded string) {
 	return pypath.StrippedPrefix(origPath, r.URL.EscapedPath())
 }
 
-// serveMode handles a request in program or extension mode.
+// serveMode handles a request in program or extension mode. Neither mode
+// turns a query without '=' into command-line arguments (Python's and
+// Apache's ISINDEX rule; lighttpd never does): with php-cgi as the
+// interpreter that is the CVE-2012-1823 class, where "?-s" became an option.
 func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, root string, redirects int) error {
 	_, prefix := strippedPrefix(r)
 	if c.mode() == modeProgram {
@@ -148,8 +151,7 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 			return errBadPath(err)
 		}
 		script := pypath.Script{Name: name, File: c.Program[0], PathInfo: pathInfo}
-		args := append(c.Program[1:len(c.Program):len(c.Program)], isindexArgs(r.URL.RawQuery)...)
-		return c.runScript(w, r, next, repl, root, script, nil, args, redirects)
+		return c.runScript(w, r, next, repl, root, script, nil, c.Program[1:], redirects)
 	}
 
 	target := pypath.Target(r.URL)
@@ -172,7 +174,7 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 			}
 		}
 		script := pypath.Script{Name: prefix + s.Name, File: s.File, PathInfo: s.PathInfo}
-		return c.runScript(w, r, next, repl, root, script, c.interpreterFor(s.File), isindexArgs(r.URL.RawQuery), redirects)
+		return c.runScript(w, r, next, repl, root, script, c.interpreterFor(s.File), nil, redirects)
 	}
 	if c.Passthru {
 		return next.ServeHTTP(w, r)
@@ -190,15 +192,6 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		}
 		return nil
 	})
-}
-
-// isindexArgs is the command line from an ISINDEX query as Apache builds
-// it: none for an empty query (Python passes one empty argument).
-func isindexArgs(rawQuery string) []string {
-	if rawQuery == "" {
-		return nil
-	}
-	return cgihost.Argv(rawQuery)
 }
 
 // indexScript runs a directory's index when the first index name that

@@ -74,7 +74,7 @@ http://:%d {
 	for _, tc := range []struct {
 		method, path, scriptName, pathInfo string
 	}{
-		{"GET", "/env/a/b%20c", "/env", "/a/b c"},
+		{"GET", "/env/a/b%20c?-x", "/env", "/a/b c"},
 		{"PUT", "/env/x/", "/env", "/x/"},
 		{"DELETE", "/env/", "/env", "/"},
 		{"PATCH", "/env/a/./b/../c", "/env", "/a/c"},
@@ -149,6 +149,11 @@ http://:%d {
 		if e["SCRIPT_NAME"] != tc.scriptName || e["PATH_INFO"] != tc.pathInfo {
 			t.Errorf("%s %s: SCRIPT_NAME=%q PATH_INFO=%q, want %q %q", tc.method, tc.path, e["SCRIPT_NAME"], e["PATH_INFO"], tc.scriptName, tc.pathInfo)
 		}
+	}
+
+	// No ISINDEX arguments in extension mode.
+	if resp, body := do(t, "GET", cgiURL("/app/run.cgi?-s+x"), nil); resp.StatusCode != 200 || parseEnv(t, body)["ARGC"] != "0" {
+		t.Errorf("query without '=': %d ARGC=%q, want no arguments", resp.StatusCode, parseEnv(t, body)["ARGC"])
 	}
 
 	// Static files are served; spellings of a script never show its source.
