@@ -113,6 +113,10 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	pyhttp_cgi [<matcher>] {
 //	    root             <path>
 //	    cgi_dirs         <paths...>
+//	    program          <path> [<args...>]
+//	    script_name      <path>
+//	    script_ext       <.ext...>
+//	    all_methods
 //	    passthru
 //	    interpreter      <.ext> <program> [<args...>]
 //	    env              <name> <value>
@@ -131,14 +135,33 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    python_version   <3.11|3.12|3.13|3.14>
 //	}
 //
-// cgi_dirs replaces the CGI directories (default: /cgi-bin /htbin).
+// pyhttp_cgi has three modes. By default it is Python's directory mode:
+// scripts live in the CGI directories, which cgi_dirs replaces (default:
+// /cgi-bin /htbin), and only GET, HEAD and POST reach them (others 501)
+// unless all_methods is set. program <path> [<args...>] mounts one program
+// (absolute path) for every request the handler gets, as Apache's
+// ScriptAlias to a program: SCRIPT_NAME is script_name when given, else the
+// prefix that handle_path or uri strip_prefix removed, and PATH_INFO the
+// decoded rest (with script_name removed from its front when nothing was
+// stripped). script_ext <.ext...> is extension mode, as Apache's
+// AddHandler cgi-script: files with these extensions (matched
+// case-insensitively) anywhere under the root run, directly or through
+// interpreter, with the path after the script's segment as PATH_INFO; an
+// index name with such an extension runs for its directory; such a file is
+// never served as source (it runs, or the answer is 403 or 404). Program
+// and extension mode pass every method, never turn a query into
+// command-line arguments, and default max_request_body to 1GiB. program
+// cannot be combined with cgi_dirs, script_ext or passthru, nor script_ext
+// with cgi_dirs; script_name requires program. In every mode SCRIPT_NAME
+// includes a prefix stripped by handle_path.
 // passthru hands non-CGI requests to the next handler instead of serving
 // them as files. interpreter, env and mime may be repeated; pass_env and
 // hide accumulate. pass_auth exports HTTP_AUTHORIZATION. user defaults to
 // nobody when Caddy runs as root. timeout (default none), kill_grace
 // (default 5s) and queue_timeout (default 30s) take Go durations such as
 // 30s or 2m; max_procs (default no limit) a count; max_request_body
-// (default 64MiB) a size such as 10MB or 1GiB. index, mime and hide apply
+// (default 64MiB, 1GiB in program and extension mode) a size such as 10MB
+// or 1GiB. index, mime and hide apply
 // to the static files served outside the CGI directories, as with
 // pyhttp_simple, and so does python_version (CGI scripts are run alike
 // under all four).
@@ -163,6 +186,12 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return err
 		}
 		if ok {
+			continue
+		}
+		if ok, err := parseModeOption(d, c); ok || err != nil {
+			if err != nil {
+				return err
+			}
 			continue
 		}
 		switch d.Val() {

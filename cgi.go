@@ -1,7 +1,6 @@
 package pyhttp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -44,6 +43,12 @@ func init() {
 // under a CGI directory is ever served as a file. Other paths are served
 // exactly as pyhttp_simple serves them (GET and HEAD; POST is 501 `Can only
 // POST to CGI scripts`), or handed to the next handler with `passthru`.
+//
+// That is the default, directory mode. Program mode (Program) runs one
+// program for every request, and extension mode (ScriptExts) runs files by
+// extension anywhere under the root, as Apache's ScriptAlias and AddHandler
+// do; see cgimodes.go. In every mode SCRIPT_NAME and the trailing-slash
+// redirect keep a prefix that handle_path stripped.
 //
 // Deliberate differences from Python, each a fix:
 //
@@ -142,9 +147,39 @@ type CGI struct {
 
 	// Largest request body without Content-Length (chunked) that is spooled
 	// to give the script a CONTENT_LENGTH; larger bodies get 413. Default:
-	// 64 MiB. Bodies with Content-Length are streamed and not limited here
-	// (use Caddy's `request_body` for that).
+	// 64 MiB in directory mode, 1 GiB in program and extension mode (an
+	// 80 MiB chunked `git push` must pass there). Bodies with
+	// Content-Length are streamed and not limited here (use Caddy's
+	// `request_body` for that).
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
+
+	// Program mode: the program (an absolute path) and its arguments.
+	// Every request this handler gets runs it, with PATH_INFO the decoded
+	// request path (minus ScriptName when nothing stripped a prefix), as
+	// Apache's `ScriptAlias /git/ /usr/lib/git-core/git-http-backend/`.
+	// Cannot be combined with CGIDirs, ScriptExts or Passthru.
+	Program []string `json:"program,omitempty"`
+
+	// SCRIPT_NAME in program mode, a path starting with `/`. Default: the
+	// prefix that handle_path or `uri strip_prefix` removed (empty when
+	// none). When set and nothing was stripped, a request path starting
+	// with it loses it in PATH_INFO (`pyhttp_cgi /cgit*` with
+	// `script_name /cgit`).
+	ScriptName string `json:"script_name,omitempty"`
+
+	// Extension mode: files with these extensions (with the dot, matched
+	// case-insensitively) anywhere under the root are scripts, run
+	// directly or through Interpreters; the rest of the path after the
+	// script's segment is PATH_INFO (Apache's AcceptPathInfo). An index
+	// name with one of them runs for its directory. A file with a script
+	// extension is never served as a file: it runs, or the answer is 403
+	// or 404. Cannot be combined with CGIDirs.
+	ScriptExts []string `json:"script_exts,omitempty"`
+
+	// Let every method reach scripts in directory mode, not only GET,
+	// HEAD and POST (Python's rule). Program and extension mode always
+	// pass every method.
+	AllMethods bool `json:"all_methods,omitempty"`
 
 	// Index file names for static directories, as pyhttp_simple's.
 	IndexNames []string `json:"index_names,omitempty"`
@@ -180,7 +215,10 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 	if c.Root == "" {
 		c.Root = "{http.vars.root}"
 	}
-	if len(c.CGIDirs) == 0 {
+	if err := c.provisionModes(); err != nil {
+		return err
+	}
+	if len(c.CGIDirs) == 0 && c.mode() == modeDirectory {
 		c.CGIDirs = defaultCGIDirs
 	}
 	dirs := make([]string, 0, len(c.CGIDirs))
@@ -332,6 +370,10 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
+	if c.mode() != modeDirectory {
+		return c.serveMode(w, r, next, repl, root, redirects)
+	}
+	_, prefix := strippedPrefix(r)
 	target := pypath.Target(r.URL)
 	rawPath, _, _ := strings.Cut(target, "?")
 
@@ -364,7 +406,9 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
 	default:
-		return errUnsupportedMethod(r.Method)
+		if !c.AllMethods {
+			return errUnsupportedMethod(r.Method)
+		}
 	}
 
 	script := pypath.LocateScript(root, dir, rest)
@@ -375,56 +419,13 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	if !info.Mode().IsRegular() {
 		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not a plain file (%s)", pyRepr(script.Name)), nil)
 	}
-	interpreter := c.Interpreters[filepath.Ext(script.File)]
+	interpreter := c.interpreterFor(script.File)
 	if interpreter == nil && info.Mode().Perm()&0o111 == 0 {
 		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not executable (%s)", pyRepr(script.Name)), nil)
 	}
 
-	env, err := c.buildEnv(r, repl, root, script)
-	if errors.Is(err, cgihost.ErrHeaderCollision) {
-		return pyError(http.StatusBadRequest, "Bad request headers", err)
-	} else if err != nil {
-		// A NUL byte from an env value after placeholder replacement:
-		// the configuration's fault, not the client's.
-		return caddyhttp.Error(http.StatusInternalServerError, err)
-	}
-	workDir := filepath.Dir(script.File)
-	if c.Dir != "" {
-		workDir = repl.ReplaceAll(c.Dir, "")
-	}
-	run := &cgihost.Script{
-		Path:        script.File,
-		Dir:         workDir,
-		Args:        cgihost.Argv(r.URL.RawQuery),
-		Interpreter: interpreter,
-		Env:         env,
-		NPH:         strings.HasPrefix(filepath.Base(script.File), "nph-"),
-	}
-
-	location, err := c.host.Serve(w, r, run)
-	switch {
-	case err == nil && location == "":
-		return nil
-	case err == nil:
-		return c.redirect(w, r, next, location, redirects)
-	case errors.Is(err, cgihost.ErrAborted):
-		// The status line is gone; ending the stream normally would pass a
-		// truncated body off as complete. Aborting resets the connection
-		// (HTTP/1.1) or the stream (HTTP/2), as Caddy's abort does.
-		c.logger.Warn("cgi response aborted", zap.String("script", script.File), zap.Error(err))
-		panic(http.ErrAbortHandler)
-	case errors.Is(err, context.Canceled):
-		// The client left before the script's headers; nobody reads the
-		// answer. 499 is what Caddy's reverse proxy logs in this case.
-		return caddyhttp.Error(499, err)
-	default:
-		if he, ok := errors.AsType[*cgihost.Error](err); ok {
-			// Not an *Error: the error page shows Python's phrase for
-			// the status.
-			return caddyhttp.Error(he.Status, err)
-		}
-		return caddyhttp.Error(http.StatusBadGateway, err)
-	}
+	script.Name = prefix + script.Name
+	return c.runScript(w, r, next, repl, root, script, interpreter, cgihost.Argv(r.URL.RawQuery), redirects)
 }
 
 // redirect serves a script's local redirect (RFC 3875 section 6.2.2) as a

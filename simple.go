@@ -186,6 +186,11 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 	// os.Stat follows symbolic links, as os.path.isdir does.
 	if info, err := os.Stat(name); err == nil && info.IsDir() {
 		if location, ok := pypath.DirRedirect(s.version, target); ok {
+			// Under handle_path the prefix belongs to the URL the client
+			// sees, as file_server's redirect keeps it.
+			if prefix, _ := strippedPrefix(r); prefix != "" {
+				location = prefix + location
+			}
 			if c := s.logger.Check(zapcore.DebugLevel, "redirecting to directory with trailing slash"); c != nil {
 				c.Write(zap.String("request_path", r.URL.Path), zap.String("location", location))
 			}

@@ -90,6 +90,14 @@ func BuildEnv(r *http.Request, c *EnvConfig) ([]string, error) {
 	env["SERVER_PORT"] = serverPort(r)
 	env["SERVER_PROTOCOL"] = r.Proto
 	env["GATEWAY_INTERFACE"] = "CGI/1.1"
+	// As lighttpd does: php-cgi with Debian's default cgi.force_redirect=1
+	// refuses to run without it ("Security Alert").
+	env["REDIRECT_STATUS"] = "200"
+	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if host, _, err := net.SplitHostPort(addr.String()); err == nil {
+			env["SERVER_ADDR"] = host
+		}
+	}
 	env["REQUEST_METHOD"] = r.Method
 	env["SCRIPT_NAME"] = c.ScriptName
 	env["QUERY_STRING"] = r.URL.RawQuery

@@ -420,3 +420,31 @@ func TestBuildEnvDefaultsAndEmptyCookie(t *testing.T) {
 		t.Errorf("nameless default: got %v, want ErrInvalidEnv", err)
 	}
 }
+
+// REDIRECT_STATUS is always 200 (php-cgi's cgi.force_redirect wants it) and
+// SERVER_ADDR is the local address the request came in on.
+func TestBuildEnvRedirectStatusAndServerAddr(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://example.com/x.php", nil)
+	env := envMap(t, mustBuildEnv(t, r))
+	if env["REDIRECT_STATUS"] != "200" {
+		t.Errorf("REDIRECT_STATUS = %q, want 200", env["REDIRECT_STATUS"])
+	}
+	if _, ok := env["SERVER_ADDR"]; ok {
+		t.Errorf("SERVER_ADDR = %q without a local address", env["SERVER_ADDR"])
+	}
+	addr := &net.TCPAddr{IP: net.ParseIP("192.0.2.9"), Port: 8443}
+	r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, net.Addr(addr)))
+	env = envMap(t, mustBuildEnv(t, r))
+	if env["SERVER_ADDR"] != "192.0.2.9" {
+		t.Errorf("SERVER_ADDR = %q, want 192.0.2.9", env["SERVER_ADDR"])
+	}
+}
+
+func mustBuildEnv(t *testing.T, r *http.Request) []string {
+	t.Helper()
+	env, err := BuildEnv(r, &EnvConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}

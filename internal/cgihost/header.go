@@ -106,7 +106,7 @@ func ReadHeader(r *bufio.Reader, max int, nph bool) (*ResponseHeader, error) {
 				return nil, fmt.Errorf("%w: repeated location", ErrMalformedHeader)
 			}
 			if !validLocation(value) {
-				return nil, fmt.Errorf("%w: location %q is neither a local path nor an absolute URI", ErrMalformedHeader, truncate(value))
+				return nil, fmt.Errorf("%w: location %q is empty or scheme-relative", ErrMalformedHeader, truncate(value))
 			}
 			rh.Location, sawLocation = string(value), true
 		default:
@@ -147,26 +147,24 @@ func readLine(r *bufio.Reader, buf []byte, room int) ([]byte, error) {
 	}
 }
 
-// validLocation reports whether v is what RFC 3875 section 6.3.2 allows in
-// Location: a local path ("/" ...) or an absolute URI (scheme ":" ...).
+// validLocation reports whether v may be sent on as Location: a local path
+// ("/" ...), an absolute URI (scheme ":" ...) or, as Apache and lighttpd
+// pass it, a relative reference ("form.php", "?x=1", "../up"), which the
+// client resolves against the request URL. Scheme-relative forms ("//host",
+// and "/\\host" or "\\host", which browsers read the same way) are refused:
+// a script could otherwise turn a local path into a redirect to another
+// site. Control characters were refused by validFieldValue already.
 func validLocation(v []byte) bool {
 	if len(v) == 0 {
 		return false
 	}
-	if v[0] == '/' {
-		return true
+	if v[0] == '\\' {
+		return false
 	}
-	for i, c := range v {
-		switch {
-		case c == ':':
-			return i > 0
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
-		default:
-			return false
-		}
+	if v[0] == '/' && len(v) > 1 && (v[1] == '/' || v[1] == '\\') {
+		return false
 	}
-	return false
+	return true
 }
 
 // parseStatus accepts "404" or "404 Reason" (RFC 3875 section 6.3.3:
