@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 func TestCleanScriptExt(t *testing.T) {
@@ -184,7 +186,7 @@ func FuzzExtScript(f *testing.F) {
 		if forbidden {
 			return
 		}
-		name, err := Translate(root, target)
+		name, err := Translate(pyversion.Default, root, target)
 		if err != nil {
 			return
 		}
