@@ -169,12 +169,12 @@ func (CGI) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision sets up the handler.
+// Provision sets up the handler and checks what the Caddyfile parser
+// leaves to it: the meaning of every value. Defaults are applied where the
+// value is used: the root and the static settings by Simple.Provision, the
+// process limits by cgihost.Host.
 func (c *CGI) Provision(ctx caddy.Context) error {
 	c.logger = ctx.Logger()
-	if c.Root == "" {
-		c.Root = "{http.vars.root}"
-	}
 	if len(c.CGIDirs) == 0 {
 		c.CGIDirs = defaultCGIDirs
 	}
@@ -202,16 +202,6 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("dir %q is not a directory", c.Dir)
 		}
 	}
-	if c.KillGrace == 0 {
-		c.KillGrace = caddy.Duration(5 * time.Second)
-	}
-	if c.QueueTimeout == 0 {
-		c.QueueTimeout = caddy.Duration(30 * time.Second)
-	}
-	if c.MaxRequestBody == 0 {
-		c.MaxRequestBody = 64 << 20
-	}
-
 	cred, err := credential(c.User, c.Group)
 	if err != nil {
 		return err
@@ -323,7 +313,7 @@ func (c *CGI) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 // (RFC 3875 section 6.2.2) followed so far.
 func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, redirects int) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	root, err := resolveRoot(repl, c.Root)
+	root, err := resolveRoot(repl, c.static.Root)
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}

@@ -116,7 +116,7 @@ func (s *Simple) Provision(ctx caddy.Context) error {
 	}
 	for _, name := range s.IndexNames {
 		if name == "" || strings.ContainsRune(name, '/') {
-			return errors.New("index names must be plain file names")
+			return fmt.Errorf("index file name %q must be a plain file name, without '/'", name)
 		}
 	}
 	table, err := mimetypes.New(s.MIMETypes)
