@@ -8,13 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,6 +21,7 @@ import (
 
 	"github.com/pyhttp/caddy-pyhttp/internal/cgihost"
 	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 func init() {
@@ -207,7 +205,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		return err
 	}
 
-	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide}
+	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, guard: c.guardStatic}
 	if err := c.static.Provision(ctx); err != nil {
 		return err
 	}
@@ -338,12 +336,7 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 		default:
 			return errUnsupportedMethod(r.Method)
 		}
-		return c.static.serve(w, r, root, target, func(name string) error {
-			if c.inCGIDir(root, name) {
-				return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
-			}
-			return nil
-		})
+		return c.static.serve(w, r, root, target)
 	}
 
 	switch r.Method {
@@ -355,14 +348,14 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	script := pypath.LocateScript(root, dir, rest)
 	info, err := os.Stat(script.File)
 	if err != nil {
-		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pyRepr(script.Name)), err)
+		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pystr.Repr(script.Name)), err)
 	}
 	if !info.Mode().IsRegular() {
-		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not a plain file (%s)", pyRepr(script.Name)), nil)
+		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not a plain file (%s)", pystr.Repr(script.Name)), nil)
 	}
 	interpreter := c.Interpreters[filepath.Ext(script.File)]
 	if interpreter == nil && info.Mode().Perm()&0o111 == 0 {
-		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not executable (%s)", pyRepr(script.Name)), nil)
+		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not executable (%s)", pystr.Repr(script.Name)), nil)
 	}
 
 	env, err := c.buildEnv(r, repl, root, script)
@@ -439,6 +432,15 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	r2.Header.Del("Content-Length")
 	r2.Header.Del("Content-Type")
 	return c.serve(w, r2, next, redirects+1)
+}
+
+// guardStatic is the static branch's guard: no file or listing inside a
+// CGI directory, by whatever name it was reached, is sent.
+func (c *CGI) guardStatic(root, name string) error {
+	if c.inCGIDir(root, name) {
+		return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
+	}
+	return nil
 }
 
 // inCGIDir reports whether the file or directory name is, or lies inside,
@@ -526,63 +528,6 @@ var serverSoftware = sync.OnceValue(func() string {
 	v, _ := caddy.Version()
 	return "Caddy/" + strings.TrimPrefix(v, "v") + " pyhttp"
 })
-
-// credential returns the account scripts run as: the configured one, or
-// nobody when running as root, or nil (Caddy's own account).
-func credential(userName, groupName string) (*syscall.Credential, error) {
-	euid := os.Geteuid()
-	if userName == "" {
-		if euid != 0 {
-			if groupName != "" {
-				return nil, errors.New("group requires user (and running as root)")
-			}
-			return nil, nil
-		}
-		// Python's CGIHTTPRequestHandler drops to nobody when it can.
-		userName = "nobody"
-	}
-	u, err := lookupUser(userName)
-	if err != nil {
-		return nil, fmt.Errorf("user %q: %w", userName, err)
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	if groupName != "" {
-		g, err := lookupGroup(groupName)
-		if err != nil {
-			return nil, fmt.Errorf("group %q: %w", groupName, err)
-		}
-		gid, _ = strconv.ParseUint(g.Gid, 10, 32)
-	}
-	if euid != 0 {
-		if int(uid) != euid || int(gid) != os.Getegid() {
-			return nil, fmt.Errorf("running scripts as user %q requires running Caddy as root", userName)
-		}
-		return nil, nil
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-// lookupUser finds an account by name or numeric uid.
-func lookupUser(s string) (*user.User, error) {
-	if _, err := strconv.ParseUint(s, 10, 32); err == nil {
-		if u, err := user.LookupId(s); err == nil {
-			return u, nil
-		}
-		// A numeric uid without a passwd entry runs with gid = uid's
-		// nothing: use the uid as its own group, as suexec-like tools do.
-		return &user.User{Uid: s, Gid: s, Username: s}, nil
-	}
-	return user.Lookup(s)
-}
-
-// lookupGroup finds a group by name or numeric gid.
-func lookupGroup(s string) (*user.Group, error) {
-	if _, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return &user.Group{Gid: s, Name: s}, nil
-	}
-	return user.LookupGroup(s)
-}
 
 // pythonEnvDefaults are the variables CGIHTTPRequestHandler.run_cgi sets
 // on every request, empty when the request has no value for them; legacy

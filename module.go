@@ -19,9 +19,11 @@
 // pages themselves, so handle_errors, the {http.error.*} placeholders and the
 // access log work as with every Caddy handler.
 //
-// The engines that need no Caddy live in internal packages: pypath (Python's
-// URL to file-system rules), listing (the directory listing), mimetypes,
-// httpdate (If-Modified-Since), errorpage and cgihost (process control).
+// The engines that need no Caddy live in internal packages: pystr (Python's
+// string rules: str.lower, quote, unquote, html.escape, repr), pypath
+// (Python's URL to file-system rules), listing (the directory listing),
+// mimetypes, httpdate (If-Modified-Since), byterange, errorpage and cgihost
+// (process control).
 // This package is only the Caddy face: configuration, Caddyfile parsing,
 // ServeHTTP and the `caddy pyhttp-server` command.
 package pyhttp
@@ -29,14 +31,12 @@ package pyhttp
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // Error is the error value this module's handlers return inside a
@@ -74,7 +74,7 @@ func errFileNotFound(cause error) error {
 // errUnsupportedMethod is BaseHTTPRequestHandler's 501 for a method it has
 // no do_<METHOD> for. The method is shown as Python's repr() shows it.
 func errUnsupportedMethod(method string) error {
-	return pyError(http.StatusNotImplemented, fmt.Sprintf("Unsupported method (%s)", pyRepr(method)), nil)
+	return pyError(http.StatusNotImplemented, fmt.Sprintf("Unsupported method (%s)", pystr.Repr(method)), nil)
 }
 
 // errBadPath answers request paths that make Python's handler raise and drop
@@ -84,104 +84,10 @@ func errBadPath(cause error) error {
 	return pyError(http.StatusBadRequest, "Bad request path", cause)
 }
 
-// pyRepr formats s the way Python's repr() formats a str: single quotes,
-// unless s contains a single quote and no double quote; backslash escapes
-// for the quote, backslash and non-printable characters; printable
-// non-ASCII characters kept as they are. Python puts repr() of the method
-// and of CGI script names into its error messages.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			// An undecodable byte is a surrogate escape in Python
-			// (surrogateescape), which repr() shows as \udcXX.
-			fmt.Fprintf(&b, `\udc%02x`, s[i])
-			i++
-			continue
-		}
-		i += size
-		switch {
-		case r == rune(quote) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x7f || unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
-}
-
 // resolveRoot expands placeholders in the configured root and makes it
 // absolute; an empty root is the working directory, as with file_server.
 func resolveRoot(repl *caddy.Replacer, root string) (string, error) {
 	return caddy.FastAbs(repl.ReplaceAll(root, "."))
-}
-
-// fileHidden reports whether filename (absolute) matches one of the hide
-// patterns, with the semantics of file_server's hide: a pattern without a
-// path separator matches any path component by glob, one with a separator
-// matches the path by prefix or by glob.
-func fileHidden(filename string, hide []string) bool {
-	var components []string
-	for _, h := range hide {
-		if !strings.Contains(h, string(filepath.Separator)) {
-			if components == nil {
-				components = strings.Split(filename, string(filepath.Separator))
-			}
-			for _, c := range components {
-				if hidden, _ := filepath.Match(h, c); hidden {
-					return true
-				}
-			}
-		} else if after, ok := strings.CutPrefix(filename, h); ok && (after == "" || after[0] == filepath.Separator) {
-			return true
-		}
-		if hidden, _ := filepath.Match(h, filename); hidden {
-			return true
-		}
-	}
-	return false
-}
-
-// absHide makes the hide patterns that name paths absolute, so that they
-// compare with the absolute file names ServeHTTP produces.
-func absHide(hide []string) ([]string, error) {
-	out := make([]string, 0, len(hide))
-	for _, h := range hide {
-		if strings.Contains(h, string(filepath.Separator)) {
-			abs, err := caddy.FastAbs(h)
-			if err != nil {
-				return nil, fmt.Errorf("making hide pattern %q absolute: %w", h, err)
-			}
-			h = abs
-		}
-		if _, err := filepath.Match(h, ""); err != nil {
-			return nil, fmt.Errorf("bad hide pattern %q: %w", h, err)
-		}
-		out = append(out, h)
-	}
-	return out, nil
 }
 
 // itoa is strconv.Itoa, named for brevity in header code.

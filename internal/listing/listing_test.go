@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 )
 
 // buildTree creates the differential fixture in dir: every name class that
@@ -116,10 +119,10 @@ func TestWriteHTMLMatchesPython(t *testing.T) {
 		{"title undecodable", dir, "/%FF/"},     // unquote falls back to errors="replace"
 		{"title surrogate", dir, "/%ED%B3%BF/"}, // surrogatepass, then surrogateescape on output
 	}
-	for _, python := range pythons(t) {
+	for _, python := range pythontest.Interpreters(t) {
 		for _, tc := range cases {
-			t.Run(python.version+"/"+tc.name, func(t *testing.T) {
-				want, headers := runPython(t, python.path, pyListDirectory, tc.dir, tc.path)
+			t.Run(python.Version+"/"+tc.name, func(t *testing.T) {
+				want, headers := pythontest.Run(t, python.Path, pyListDirectory, tc.dir, tc.path)
 				h := parseHeaders(headers)
 				title, err := DecodeTitle(tc.path)
 				if err != nil {
@@ -186,7 +189,7 @@ func TestReadTypes(t *testing.T) {
 		}
 	}
 	for i := 1; i < len(entries); i++ {
-		if sortKey(entries[i-1].Name) > sortKey(entries[i].Name) {
+		if pystr.SortKey(entries[i-1].Name) > pystr.SortKey(entries[i].Name) {
 			t.Errorf("order: got %q before %q", entries[i-1].Name, entries[i].Name)
 		}
 	}
@@ -219,7 +222,7 @@ func TestReadSortIsStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := slices.Clone(raw)
-	slices.SortStableFunc(want, func(a, b string) int { return strings.Compare(Lower(a), Lower(b)) })
+	slices.SortStableFunc(want, func(a, b string) int { return strings.Compare(pystr.Lower(a), pystr.Lower(b)) })
 	entries, err := Read(dir, Options{})
 	if err != nil {
 		t.Fatal(err)

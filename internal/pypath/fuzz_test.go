@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // traversalSeeds are path traversal and confusion attempts shared by both
@@ -36,7 +38,7 @@ func FuzzTranslate(f *testing.F) {
 		if err != nil {
 			p, _, _ := strings.Cut(target, "?")
 			p, _, _ = strings.Cut(p, "#")
-			if !errors.Is(err, ErrNUL) || !strings.Contains(Unquote(p), "\x00") {
+			if !errors.Is(err, ErrNUL) || !strings.Contains(pystr.Unquote(p), "\x00") {
 				t.Fatalf("Translate(%q) got error %v without a decoded NUL", target, err)
 			}
 		} else {

@@ -4,11 +4,13 @@
 package pythontest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // Find returns the path of a CPython whose version is between 3.minMinor
@@ -44,4 +46,50 @@ func Find(minMinor, maxMinor int) string {
 		}
 	}
 	return ""
+}
+
+// Interpreter is a python3 binary and its version, which names subtests.
+type Interpreter struct{ Path, Version string }
+
+// Interpreters returns the interpreters the differential tests run against:
+// python3 from PATH, or the space-separated list in LISTING_PYTHONS (for
+// example the 3.12 and 3.13 binaries) to check several versions. Tests skip
+// when none is found.
+func Interpreters(t testing.TB) []Interpreter {
+	t.Helper()
+	list := strings.Fields(os.Getenv("LISTING_PYTHONS"))
+	if len(list) == 0 {
+		list = []string{"python3"}
+	}
+	var found []Interpreter
+	for _, p := range list {
+		path, err := exec.LookPath(p)
+		if err != nil {
+			continue
+		}
+		out, err := exec.Command(path, "-c", "import platform; print(platform.python_version())").Output()
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		found = append(found, Interpreter{path, "py" + strings.TrimSpace(string(out))})
+	}
+	if len(found) == 0 {
+		t.Skip("python3 not found")
+	}
+	return found
+}
+
+// Run runs script under python with the filesystem encoding forced to
+// UTF-8 (PYTHONUTF8=1, which also makes the error handler surrogateescape,
+// as on any modern Linux) and returns its stdout and stderr.
+func Run(t testing.TB, python, script string, args ...string) (stdout, stderr []byte) {
+	t.Helper()
+	cmd := exec.Command(python, append([]string{"-c", script}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONUTF8=1", "PYTHONIOENCODING=utf-8:surrogateescape")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", python, err, errb.Bytes())
+	}
+	return out.Bytes(), errb.Bytes()
 }
