@@ -54,7 +54,8 @@ func parseSimple(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // index replaces the index file list (default: index.html index.htm).
 // mime sets the Content-Type of one extension and may be repeated. hide
 // takes globs (see the Hide field) and may be repeated; the Caddyfile itself
-// is always hidden. Only syntax is checked here; index names, MIME entries
+// is always hidden, and so is Caddy's data directory when it is relative
+// (it holds private keys), as with file_server. Only syntax is checked here; index names, MIME entries
 // and hide globs are checked at load, in Provision.
 func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -210,16 +211,8 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		return err
 	}
 
-	logCreds := false
 	if app, err := ctx.AppIfConfigured("http"); err == nil {
 		if httpApp, ok := app.(*caddyhttp.App); ok {
-			// fastcgi's rule: credentials reach logs only where the
-			// server says so (log_credentials).
-			for _, s := range httpApp.Servers {
-				if s.Logs != nil && s.Logs.ShouldLogCredentials {
-					logCreds = true
-				}
-			}
 			c.grace = time.Duration(httpApp.GracePeriod)
 		}
 	}
@@ -231,7 +224,12 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		QueueTimeout:   time.Duration(c.QueueTimeout),
 		MaxRequestBody: c.MaxRequestBody,
 		Credential:     cred,
-		LogCredentials: logCreds,
+		// log_credentials is a server's setting, to be read per request
+		// from the request's server as fastcgi does; a handler-wide value
+		// (an OR over every server) let one site unmask every site's
+		// logs. Until cgihost takes the setting with each Script,
+		// credentials stay masked in the env debug log.
+		LogCredentials: false,
 	}
 	liveHosts.Store(c.host, struct{}{})
 	return nil
@@ -388,13 +386,26 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	case errors.Is(err, cgihost.ErrAborted):
 		// The status line is gone; ending the stream normally would pass a
 		// truncated body off as complete. Aborting resets the connection
-		// (HTTP/1.1) or the stream (HTTP/2), as Caddy's abort does.
-		c.logger.Warn("cgi response aborted", zap.String("script", script.File), zap.Error(err))
+		// (HTTP/1.1) or the stream (HTTP/2), as Caddy's abort does. A
+		// client that left is no fault of the server's: debug only.
+		level := zapcore.WarnLevel
+		if r.Context().Err() != nil {
+			level = zapcore.DebugLevel
+		}
+		if ce := c.logger.Check(level, "cgi response aborted"); ce != nil {
+			ce.Write(zap.String("script", script.File), zap.Error(err))
+		}
 		panic(http.ErrAbortHandler)
 	case errors.Is(err, context.Canceled):
 		// The client left before the script's headers; nobody reads the
-		// answer. 499 is what Caddy's reverse proxy logs in this case.
-		return caddyhttp.Error(499, err)
+		// answer. As reverse_proxy does, the access log gets 499 (client
+		// closed request) and no error reaches the error routes or the
+		// error log: the client's leaving is no failure of the server's.
+		if ce := c.logger.Check(zapcore.DebugLevel, "client left before the cgi header"); ce != nil {
+			ce.Write(zap.String("script", script.File), zap.Error(err))
+		}
+		w.WriteHeader(499)
+		return nil
 	default:
 		if he, ok := errors.AsType[*cgihost.Error](err); ok {
 			// Not an *Error: the error page shows Python's phrase for
@@ -501,10 +512,14 @@ func (c *CGI) buildEnv(r *http.Request, repl *caddy.Replacer, root string, scrip
 		}
 		cfg.RemoteAddr = net.JoinHostPort(ip, port)
 	}
-	// REMOTE_USER only from an authentication Caddy performed.
+	// REMOTE_USER only from an authentication Caddy performed. AUTH_TYPE
+	// is the scheme of the Authorization header that authentication read
+	// (RFC 3875 section 4.1.1: basic_auth gives "Basic"); an authentication
+	// that used no such header (forward_auth on a cookie, a client
+	// certificate) has no scheme to report, and AUTH_TYPE is left unset,
+	// as Caddy's fastcgi leaves it empty, rather than claiming "Basic".
 	if userID := repl.ReplaceAll("{http.auth.user.id}", ""); userID != "" {
 		cfg.RemoteUser = userID
-		cfg.AuthType = "Basic"
 		if scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && scheme != "" {
 			cfg.AuthType = scheme
 		}

@@ -83,3 +83,19 @@ func listingHide(dir string, hide []string) func(name string) bool {
 		return false
 	}
 }
+
+// dataDirHide returns the hide pattern for Caddy's data directory when it
+// is relative (XDG_DATA_HOME=data, say): it then lies under the working
+// directory, which is the default root, and holds the private keys of the
+// certificates. file_server hides it the same way.
+func dataDirHide() []string {
+	dataDir := caddy.AppDataDir()
+	if filepath.IsAbs(dataDir) {
+		return nil
+	}
+	abs, err := caddy.FastAbs(dataDir)
+	if err != nil {
+		return nil
+	}
+	return []string{abs}
+}

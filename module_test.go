@@ -1,7 +1,17 @@
 package pyhttp
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
 )
 
 func TestAcceptsJSON(t *testing.T) {
@@ -24,5 +34,102 @@ func TestAcceptsJSON(t *testing.T) {
 		if got := acceptsJSON(tc.accept); got != tc.want {
 			t.Errorf("acceptsJSON(%q) = %v, want %v", tc.accept, got, tc.want)
 		}
+	}
+}
+
+// provisionCGI provisions a pyhttp_cgi handler outside a server, for tests
+// that call ServeHTTP or its helpers directly.
+func provisionCGI(t *testing.T, c *CGI) {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	if err := c.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Cleanup() })
+}
+
+// withReplacer gives r the replacer Caddy's server would add.
+func withReplacer(r *http.Request, ctx context.Context) (*http.Request, *caddy.Replacer) {
+	repl := caddy.NewReplacer()
+	return r.WithContext(context.WithValue(ctx, caddy.ReplacerCtxKey, repl)), repl
+}
+
+// A client that left before the script's header is recorded as 499 and is
+// no error, as reverse_proxy does: no error route runs, no error is logged.
+func TestCGIClientGoneIs499(t *testing.T) {
+	c := &CGI{Root: cgiTree(t)}
+	provisionCGI(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	r, _ := withReplacer(httptest.NewRequest("GET", "/cgi-bin/sleep.sh", nil), ctx)
+	w := httptest.NewRecorder()
+	done := make(chan error, 1)
+	go func() { done <- c.ServeHTTP(w, r, nil) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeHTTP returned %v, want nil", err)
+	}
+	if w.Code != 499 {
+		t.Errorf("status = %d, want 499", w.Code)
+	}
+}
+
+// AUTH_TYPE names the scheme of the Authorization header Caddy's
+// authentication read, and is unset for an authentication without one.
+func TestCGIAuthType(t *testing.T) {
+	c := &CGI{}
+	script := pypath.Script{Name: "/cgi-bin/env.sh", File: "/srv/cgi-bin/env.sh"}
+	for _, tc := range []struct {
+		user, authorization, want string
+	}{
+		{user: "alice", authorization: "Basic YWxpY2U6cHc=", want: "Basic"},
+		{user: "alice", authorization: "Bearer t0ken", want: "Bearer"},
+		{user: "alice", want: ""}, // forward_auth on a cookie, say
+		{authorization: "Basic YWxpY2U6cHc=", want: ""},
+	} {
+		r, repl := withReplacer(httptest.NewRequest("GET", "/cgi-bin/env.sh", nil), context.Background())
+		if tc.authorization != "" {
+			r.Header.Set("Authorization", tc.authorization)
+		}
+		if tc.user != "" {
+			repl.Set("http.auth.user.id", tc.user)
+		}
+		env, err := c.buildEnv(r, repl, "/srv", script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, set := "", false
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "AUTH_TYPE="); ok {
+				got, set = v, true
+			}
+		}
+		if got != tc.want || set != (tc.want != "") {
+			t.Errorf("user %q, Authorization %q: AUTH_TYPE = %q (set %v), want %q", tc.user, tc.authorization, got, set, tc.want)
+		}
+	}
+}
+
+// A relative Caddy data directory lies under the working directory, the
+// default root, and holds private keys: it is hidden as file_server hides
+// it.
+func TestRelativeDataDirIsHidden(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", "pyhttp-data")
+	s := &Simple{}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if err := s.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(wd, "pyhttp-data", "caddy", "certificates", "site.key")
+	if !fileHidden(key, s.hide) {
+		t.Errorf("%s is not hidden; hide = %q", key, s.hide)
+	}
+	if fileHidden(filepath.Join(wd, "pyhttp-data", "other"), s.hide) {
+		t.Errorf("more than the data directory is hidden; hide = %q", s.hide)
 	}
 }

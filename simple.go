@@ -89,7 +89,8 @@ type Simple struct {
 	// every path component when it contains no path separator, or against the
 	// whole absolute path (and as a prefix) when it does, as with
 	// file_server's `hide`. The Caddyfile is added automatically when the
-	// handler comes from a Caddyfile.
+	// handler comes from a Caddyfile, and Caddy's data directory when it is
+	// relative (it holds private keys), as file_server does.
 	Hide []string `json:"hide,omitempty"`
 
 	logger *zap.Logger
@@ -131,7 +132,11 @@ func (s *Simple) Provision(ctx caddy.Context) error {
 	}
 	s.mime = table
 	s.hide, err = absHide(s.Hide)
-	return err
+	if err != nil {
+		return err
+	}
+	s.hide = append(s.hide, dataDirHide()...)
+	return nil
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
