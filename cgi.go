@@ -302,7 +302,11 @@ func closeAllHosts() {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (c *CGI) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return c.serve(w, r, next, 0)
+	err := c.serve(w, r, next, 0)
+	if err != nil {
+		logCause(c.logger, r, err)
+	}
+	return err
 }
 
 // serve handles one request; redirects counts the local redirects
@@ -311,7 +315,7 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	root, err := resolveRoot(repl, c.static.Root)
 	if err != nil {
-		return caddyhttp.Error(http.StatusInternalServerError, err)
+		return errInternal(err)
 	}
 	target := pypath.Target(r.URL)
 	rawPath, _, _ := strings.Cut(target, "?")
@@ -362,7 +366,7 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	} else if err != nil {
 		// A NUL byte from an env value after placeholder replacement:
 		// the configuration's fault, not the client's.
-		return caddyhttp.Error(http.StatusInternalServerError, err)
+		return errInternal(err)
 	}
 	workDir := filepath.Dir(script.File)
 	if c.Dir != "" {
@@ -407,12 +411,12 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 		w.WriteHeader(499)
 		return nil
 	default:
+		// cgihost has logged the failure with the script's details; the
+		// client gets Python's phrase for the status.
 		if he, ok := errors.AsType[*cgihost.Error](err); ok {
-			// Not an *Error: the error page shows Python's phrase for
-			// the status.
-			return caddyhttp.Error(he.Status, err)
+			return errStatus(he.Status, err)
 		}
-		return caddyhttp.Error(http.StatusBadGateway, err)
+		return errStatus(http.StatusBadGateway, err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -46,6 +48,14 @@ type ErrorPage struct {
 	// Replaces the explanation (the page's "Error code explanation:" line).
 	// Placeholders are accepted. Default: Python's description of the status.
 	Explain string `json:"explain,omitempty"`
+
+	logger *zap.Logger
+}
+
+// Provision sets up the handler.
+func (e *ErrorPage) Provision(ctx caddy.Context) error {
+	e.logger = ctx.Logger()
+	return nil
 }
 
 // CaddyModule returns the Caddy module information.
@@ -83,7 +93,9 @@ func (e *ErrorPage) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhtt
 	if e.StatusCode != "" {
 		c, err := parseStatus(repl.ReplaceAll(string(e.StatusCode), ""))
 		if err != nil {
-			return caddyhttp.Error(http.StatusInternalServerError, err)
+			err = errInternal(err)
+			logCause(e.logger, r, err)
+			return err
 		}
 		code = c
 	}
@@ -125,6 +137,7 @@ func parseStatus(s string) (int, error) {
 
 // Interface guards
 var (
+	_ caddy.Provisioner           = (*ErrorPage)(nil)
 	_ caddy.Validator             = (*ErrorPage)(nil)
 	_ caddyhttp.MiddlewareHandler = (*ErrorPage)(nil)
 )

@@ -29,40 +29,95 @@
 package pyhttp
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/pyhttp/caddy-pyhttp/internal/errorpage"
 	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // Error is the error value this module's handlers return inside a
 // caddyhttp.HandlerError. Message is the text Python's send_error would use
-// (its reason phrase and the "Message:" line of the error page); Err, if
-// set, is the underlying cause, for logs only.
+// (its reason phrase and the "Message:" line of the error page), and all
+// that reaches the client, {http.error.message} included. Err, if set, is
+// the underlying cause (a Go error, often naming file-system paths): it is
+// logged by the handler, with the request's identity, and never shown.
 type Error struct {
 	Message string
 	Err     error
+
+	// level is the level the cause is logged at: debug for what the
+	// client caused or what cgihost has logged already, error for a
+	// server-side fault nobody else reports.
+	level zapcore.Level
 }
 
-// Error returns the Python message, followed by the cause if there is one.
-func (e *Error) Error() string {
-	if e.Err == nil {
-		return e.Message
-	}
-	return e.Message + ": " + e.Err.Error()
-}
+// Error returns the Python message alone.
+func (e *Error) Error() string { return e.Message }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // pyError returns a caddyhttp.HandlerError for status carrying Python's
-// message, so that pyhttp_error_page can render exactly what Python would.
+// message, so that pyhttp_error_page can render exactly what Python would;
+// the cause is logged at debug level.
 func pyError(status int, message string, cause error) error {
-	return caddyhttp.Error(status, &Error{Message: message, Err: cause})
+	return caddyhttp.Error(status, &Error{Message: message, Err: cause, level: zapcore.DebugLevel})
+}
+
+// errStatus is send_error(status) without a message: Python's phrase for
+// the status is the message, and the cause is logged at debug level.
+func errStatus(status int, cause error) error {
+	phrase, _, _ := errorpage.Status(status)
+	return pyError(status, phrase, cause)
+}
+
+// errInternal is a server-side fault (a root that does not resolve, an env
+// value that cannot be passed): the client gets Python's 500, the cause is
+// logged at error level.
+func errInternal(cause error) error {
+	phrase, _, _ := errorpage.Status(http.StatusInternalServerError)
+	return caddyhttp.Error(http.StatusInternalServerError, &Error{Message: phrase, Err: cause, level: zapcore.ErrorLevel})
+}
+
+// logCause logs the cause of a handler error with the request's identity
+// (method, URI, client IP and Caddy's request id), since the error itself
+// carries Python's message alone.
+func logCause(logger *zap.Logger, r *http.Request, err error) {
+	pe, ok := errors.AsType[*Error](err)
+	if !ok || pe.Err == nil || logger == nil {
+		return
+	}
+	ce := logger.Check(pe.level, "request failed")
+	if ce == nil {
+		return
+	}
+	status := 0
+	if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok {
+		status = he.StatusCode
+	}
+	clientIP, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	requestID := ""
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		requestID = repl.ReplaceAll("{http.request.uuid}", "")
+	}
+	ce.Write(
+		zap.Int("status", status),
+		zap.String("message", pe.Message),
+		zap.Error(pe.Err),
+		zap.String("method", r.Method),
+		zap.String("uri", r.RequestURI),
+		zap.String("client_ip", clientIP),
+		zap.String("request_id", requestID),
+	)
 }
 
 // errFileNotFound is send_head's answer to every open failure (missing file,

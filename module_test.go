@@ -2,12 +2,17 @@ package pyhttp
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -131,5 +136,67 @@ func TestRelativeDataDirIsHidden(t *testing.T) {
 	}
 	if fileHidden(filepath.Join(wd, "pyhttp-data", "other"), s.hide) {
 		t.Errorf("more than the data directory is hidden; hide = %q", s.hide)
+	}
+}
+
+// {http.error.message} is Python's message alone: the Go error and the
+// file-system paths behind it go to the log, never to the client.
+func TestErrorMessageIsPythonsAlone(t *testing.T) {
+	root := cgiTree(t)
+	startCaddy(t, fmt.Sprintf(`
+http://localhost:%d {
+	root * %s
+	pyhttp_cgi {
+		cgi_dirs /cgi-bin
+	}
+	handle_errors {
+		respond "{http.error.status_code} {http.error.message}"
+	}
+}
+`, cgiPort, root))
+	for _, tc := range []struct{ method, path, want string }{
+		{"GET", "/nope", "404 File not found"},
+		{"GET", "/cgi-bin/nope", "404 No such CGI script ('/cgi-bin/nope')"},
+		{"GET", "/cgi-bin/sub", "403 CGI script is not a plain file ('/cgi-bin/sub')"},
+		{"PUT", "/other.txt", "501 Unsupported method ('PUT')"},
+		{"GET", "/cgi-bin/malformed.sh", "502 Bad Gateway"},
+	} {
+		resp, body := do(t, tc.method, cgiURL(tc.path), nil)
+		if got := string(body); got != tc.want {
+			t.Errorf("%s %s: got %d %q, want %q", tc.method, tc.path, resp.StatusCode, got, tc.want)
+		}
+		if strings.Contains(string(body), root) || strings.Contains(string(body), ": ") {
+			t.Errorf("%s %s: message leaks a cause: %q", tc.method, tc.path, body)
+		}
+	}
+}
+
+// The cause of an error, with its path, is logged with the request's
+// identity, since the error carries Python's message alone.
+func TestErrorCauseIsLogged(t *testing.T) {
+	root := publicTempDir(t)
+	s := &Simple{Root: root}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if err := s.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	s.logger = zap.New(core)
+	r, _ := withReplacer(httptest.NewRequest("GET", "/nope", nil), context.Background())
+	err := s.ServeHTTP(httptest.NewRecorder(), r, nil)
+	if err == nil || err.Error() == "" || strings.Contains(err.Error(), root) {
+		t.Fatalf("error = %v, want Python's message alone", err)
+	}
+	entries := logs.FilterMessage("request failed").All()
+	if len(entries) != 1 {
+		t.Fatalf("got %d log entries, want 1", len(entries))
+	}
+	fields := entries[0].ContextMap()
+	if cause, _ := fields["error"].(string); !strings.Contains(cause, filepath.Join(root, "nope")) {
+		t.Errorf("logged error = %q, want the path", cause)
+	}
+	if fields["method"] != "GET" || fields["uri"] != "/nope" || fields["status"] != int64(404) {
+		t.Errorf("logged request identity = %v", fields)
 	}
 }

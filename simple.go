@@ -149,9 +149,14 @@ func (s *Simple) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	root, err := resolveRoot(repl, s.Root)
 	if err != nil {
-		return caddyhttp.Error(http.StatusInternalServerError, err)
+		err = errInternal(err)
+	} else {
+		err = s.serve(w, r, root, pypath.Target(r.URL))
 	}
-	return s.serve(w, r, root, pypath.Target(r.URL))
+	if err != nil {
+		logCause(s.logger, r, err)
+	}
+	return err
 }
 
 // serve is send_head plus do_GET/do_HEAD for the target (Python's
@@ -259,7 +264,7 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 		case byterange.Unsatisfiable:
 			h.Set("Content-Range", rng.ContentRange(size))
 			h.Del("Last-Modified")
-			return caddyhttp.Error(http.StatusRequestedRangeNotSatisfiable, fmt.Errorf("range %q of a %d-byte file", header, size))
+			return errStatus(http.StatusRequestedRangeNotSatisfiable, fmt.Errorf("range %q of a %d-byte file", header, size))
 		}
 	}
 
