@@ -34,11 +34,20 @@ func init() {
 // See UnmarshalCaddyfile for the syntax.
 func parseSimple(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	s := new(Simple)
-	if err := s.UnmarshalCaddyfile(h.Dispenser); err != nil {
+	return parseHidingCaddyfiles(h, s, &s.Hide)
+}
+
+// parseHidingCaddyfiles fills m from the directive's tokens and adds the
+// Caddyfiles to its hide list, for the handlers that serve files.
+func parseHidingCaddyfiles(h httpcaddyfile.Helper, m interface {
+	caddyhttp.MiddlewareHandler
+	caddyfile.Unmarshaler
+}, hide *[]string) (caddyhttp.MiddlewareHandler, error) {
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
 		return nil, err
 	}
-	s.Hide = hideCaddyfiles(h, s.Hide)
-	return s, nil
+	*hide = hideCaddyfiles(h, *hide)
+	return m, nil
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
@@ -95,11 +104,7 @@ func parseStaticOption(d *caddyfile.Dispenser, root *string, index *[]string, mi
 // See UnmarshalCaddyfile for the syntax.
 func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	c := new(CGI)
-	if err := c.UnmarshalCaddyfile(h.Dispenser); err != nil {
-		return nil, err
-	}
-	c.Hide = hideCaddyfiles(h, c.Hide)
-	return c, nil
+	return parseHidingCaddyfiles(h, c, &c.Hide)
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
