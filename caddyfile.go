@@ -1,17 +1,17 @@
 package pyhttp
 
 import (
-	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-
-	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
 )
 
 func init() {
@@ -34,11 +34,20 @@ func init() {
 // See UnmarshalCaddyfile for the syntax.
 func parseSimple(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	s := new(Simple)
-	if err := s.UnmarshalCaddyfile(h.Dispenser); err != nil {
+	return parseHidingCaddyfiles(h, s, &s.Hide)
+}
+
+// parseHidingCaddyfiles fills m from the directive's tokens and adds the
+// Caddyfiles to its hide list, for the handlers that serve files.
+func parseHidingCaddyfiles(h httpcaddyfile.Helper, m interface {
+	caddyhttp.MiddlewareHandler
+	caddyfile.Unmarshaler
+}, hide *[]string) (caddyhttp.MiddlewareHandler, error) {
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
 		return nil, err
 	}
-	s.Hide = hideCaddyfiles(h, s.Hide)
-	return s, nil
+	*hide = hideCaddyfiles(h, *hide)
+	return m, nil
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
@@ -55,12 +64,16 @@ func parseSimple(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // index replaces the index file list (default: index.html index.htm).
 // mime sets the Content-Type of one extension and may be repeated. hide
 // takes globs (see the Hide field) and may be repeated; the Caddyfile itself
-// is always hidden. python_version makes the listing and the path rules
-// byte-identical to that release's: 3.14 adds a colour-scheme style block
-// to the listing, leaves the query out of its title and takes a path
-// ending in %2F as ending in a slash; 3.11 to 3.13 show the query in the
-// title. Unset, the output is 3.11–3.13's with the title of 3.14 (the path
-// only). Any other value fails at load.
+// is always hidden, and so is Caddy's data directory when it is relative
+// (it holds private keys), as with file_server. python_version makes the
+// listing and the path rules byte-identical to that release's: 3.14 adds a
+// colour-scheme style block to the listing, leaves the query out of its
+// title and takes a path ending in %2F as ending in a slash; 3.11 to 3.13
+// show the query in the title. Unset, the output is 3.11–3.13's with the
+// title of 3.14 (the path only). Any other value fails at load.
+//
+// Only syntax is checked here; index names, MIME entries, hide globs and
+// python_version are checked at load, in Provision.
 func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -101,11 +114,7 @@ func parseStaticOption(d *caddyfile.Dispenser, root *string, index *[]string, mi
 // See UnmarshalCaddyfile for the syntax.
 func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	c := new(CGI)
-	if err := c.UnmarshalCaddyfile(h.Dispenser); err != nil {
-		return nil, err
-	}
-	c.Hide = hideCaddyfiles(h, c.Hide)
-	return c, nil
+	return parseHidingCaddyfiles(h, c, &c.Hide)
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
@@ -160,11 +169,15 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // nobody when Caddy runs as root. timeout (default none), kill_grace
 // (default 5s) and queue_timeout (default 30s) take Go durations such as
 // 30s or 2m; max_procs (default no limit) a count; max_request_body
-// (default 64MiB, 1GiB in program and extension mode) a size such as 10MB
-// or 1GiB. index, mime and hide apply
-// to the static files served outside the CGI directories, as with
-// pyhttp_simple, and so does python_version (CGI scripts are run alike
-// under all four).
+// (default 64MiB, 1GiB in program and extension mode) a size as Caddy's
+// request_body takes it, such as 10MB, 64MiB or 1.5GB. index, mime and
+// hide apply to the static files served outside the CGI directories, as
+// with pyhttp_simple, and so does python_version (CGI scripts are run
+// alike under all four).
+//
+// Only syntax is checked here; what the values mean (a CGI directory's
+// shape, a negative duration, an environment variable's name) is checked
+// once, at load, in Provision and Validate, for JSON configs alike.
 func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -203,20 +216,12 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(c.CGIDirs) == 0 {
 				return d.ArgErr()
 			}
-			for _, dir := range c.CGIDirs {
-				if _, err := pypath.CleanCGIDir(dir); err != nil {
-					return d.Errf("cgi_dirs: %v", err)
-				}
-			}
 		case "passthru":
 			err = parseFlag(d, &c.Passthru)
 		case "interpreter":
 			args := d.RemainingArgs()
 			if len(args) < 2 {
 				return d.ArgErr()
-			}
-			if !strings.HasPrefix(args[0], ".") {
-				return d.Errf("interpreter extension must start with a dot: %s", args[0])
 			}
 			if c.Interpreters == nil {
 				c.Interpreters = make(map[string][]string)
@@ -236,19 +241,11 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if _, dup := c.Env[name]; dup {
 				return d.Errf("env %s already specified", name)
 			}
-			if strings.ContainsAny(name, "=\x00") {
-				return d.Errf("env: bad variable name %q", name)
-			}
 			c.Env[name] = value
 		case "pass_env":
 			names := d.RemainingArgs()
 			if len(names) == 0 {
 				return d.ArgErr()
-			}
-			for _, name := range names {
-				if strings.ContainsAny(name, "=\x00") {
-					return d.Errf("pass_env: bad variable name %q", name)
-				}
 			}
 			c.PassEnv = append(c.PassEnv, names...)
 		case "pass_auth":
@@ -277,19 +274,19 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			var s string
 			if err = parseOneArg(d, &s); err == nil {
 				n, convErr := strconv.Atoi(s)
-				if convErr != nil || n < 0 {
-					return d.Errf("bad max_procs value %s: must be a whole number >= 0", s)
+				if convErr != nil {
+					return d.Errf("bad max_procs value %s: must be a whole number", s)
 				}
 				c.MaxProcs = n
 			}
 		case "max_request_body":
 			var s string
 			if err = parseOneArg(d, &s); err == nil {
-				n, convErr := parseSize(s)
-				if convErr != nil {
-					return d.Errf("bad max_request_body value %s: %v", s, convErr)
+				n, convErr := humanize.ParseBytes(s)
+				if convErr != nil || n > math.MaxInt64 {
+					return d.Errf("bad max_request_body value %s: must be a size such as 64MiB", s)
 				}
-				c.MaxRequestBody = n
+				c.MaxRequestBody = int64(n)
 			}
 		default:
 			return d.Errf("unknown subdirective '%s'", d.Val())
@@ -341,11 +338,7 @@ func (e *ErrorPage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("status already specified")
 			}
 			var s string
-			if err = parseOneArg(d, &s); err == nil && !strings.Contains(s, "{") {
-				if _, perr := parseStatus(s); perr != nil {
-					return d.Err(perr.Error())
-				}
-			}
+			err = parseOneArg(d, &s)
 			e.StatusCode = caddyhttp.WeakString(s)
 		case "message":
 			err = parseOneArg(d, &e.Message)
@@ -358,11 +351,6 @@ func (e *ErrorPage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 		if err != nil {
 			return err
-		}
-	}
-	if s := string(e.StatusCode); s != "" && !strings.Contains(s, "{") {
-		if _, err := parseStatus(s); err != nil {
-			return d.Err(err.Error())
 		}
 	}
 	return nil
@@ -403,11 +391,6 @@ func parseIndex(d *caddyfile.Dispenser, dst *[]string) error {
 	if len(*dst) == 0 {
 		return d.ArgErr()
 	}
-	for _, name := range *dst {
-		if strings.ContainsRune(name, '/') {
-			return d.Errf("index file name must not contain '/': %s", name)
-		}
-	}
 	return nil
 }
 
@@ -416,12 +399,6 @@ func parseMIME(d *caddyfile.Dispenser, dst *map[string]string) error {
 	var ext, typ string
 	if !d.Args(&ext, &typ) || d.NextArg() {
 		return d.ArgErr()
-	}
-	if !strings.HasPrefix(ext, ".") || len(ext) < 2 || strings.ContainsRune(ext, '/') {
-		return d.Errf("bad mime extension %s: must look like .ext", ext)
-	}
-	if slash := strings.IndexByte(typ, '/'); slash <= 0 || slash == len(typ)-1 {
-		return d.Errf("bad mime type %s for %s: must look like type/subtype", typ, ext)
 	}
 	if *dst == nil {
 		*dst = make(map[string]string)
@@ -439,11 +416,6 @@ func parseHide(d *caddyfile.Dispenser, dst *[]string) error {
 	globs := d.RemainingArgs()
 	if len(globs) == 0 {
 		return d.ArgErr()
-	}
-	for _, g := range globs {
-		if _, err := filepath.Match(g, ""); err != nil {
-			return d.Errf("bad hide pattern %s: %v", g, err)
-		}
 	}
 	*dst = append(*dst, globs...)
 	return nil
@@ -463,41 +435,8 @@ func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	if err != nil {
 		return d.Errf("bad %s value %s: %v", name, s, err)
 	}
-	if dur < 0 {
-		return d.Errf("bad %s value %s: must not be negative", name, s)
-	}
 	*dst = caddy.Duration(dur)
 	return nil
-}
-
-// parseSize parses a byte size: a whole number with an optional unit, B,
-// K/KB (1000), KiB (1024), M/MB, MiB, G/GB, GiB (case-insensitive).
-func parseSize(s string) (int64, error) {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	if i == 0 {
-		return 0, fmt.Errorf("must be a number of bytes with an optional unit (e.g. 64MiB)")
-	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("number out of range")
-	}
-	units := map[string]int64{
-		"": 1, "b": 1,
-		"k": 1000, "kb": 1000, "kib": 1 << 10,
-		"m": 1000 * 1000, "mb": 1000 * 1000, "mib": 1 << 20,
-		"g": 1000 * 1000 * 1000, "gb": 1000 * 1000 * 1000, "gib": 1 << 30,
-	}
-	mult, ok := units[strings.ToLower(strings.TrimSpace(s[i:]))]
-	if !ok {
-		return 0, fmt.Errorf("unknown unit %q", s[i:])
-	}
-	if n > (1<<63-1)/mult {
-		return 0, fmt.Errorf("size out of range")
-	}
-	return n * mult, nil
 }
 
 // hideCaddyfiles adds the Caddyfile (and its imports) to hide, as

@@ -42,14 +42,10 @@ func TestSimpleUnmarshalCaddyfile(t *testing.T) {
 		{name: "root with two paths", input: "pyhttp_simple {\n root /a /b\n}", wantErr: "wrong argument count"},
 		{name: "root twice", input: "pyhttp_simple {\n root /a\n root /b\n}", wantErr: "root already specified"},
 		{name: "index without names", input: "pyhttp_simple {\n index\n}", wantErr: "wrong argument count"},
-		{name: "index with a slash", input: "pyhttp_simple {\n index a/index.html\n}", wantErr: "must not contain '/'"},
 		{name: "mime one argument", input: "pyhttp_simple {\n mime .wasm\n}", wantErr: "wrong argument count"},
 		{name: "mime three arguments", input: "pyhttp_simple {\n mime .wasm application/wasm extra\n}", wantErr: "wrong argument count"},
-		{name: "mime extension without dot", input: "pyhttp_simple {\n mime wasm application/wasm\n}", wantErr: "bad mime extension wasm"},
-		{name: "mime bad type", input: "pyhttp_simple {\n mime .wasm wasm\n}", wantErr: "bad mime type wasm"},
 		{name: "mime twice for one extension", input: "pyhttp_simple {\n mime .x a/b\n mime .x c/d\n}", wantErr: "already specified"},
 		{name: "hide without globs", input: "pyhttp_simple {\n hide\n}", wantErr: "wrong argument count"},
-		{name: "hide bad glob", input: "pyhttp_simple {\n hide [\n}", wantErr: "bad hide pattern"},
 		{name: "python_version", input: "pyhttp_simple {\n python_version 3.14\n}", want: Simple{PythonVersion: "3.14"}},
 		{name: "python_version without value", input: "pyhttp_simple {\n python_version\n}", wantErr: "wrong argument count"},
 		{name: "python_version with two values", input: "pyhttp_simple {\n python_version 3.13 3.14\n}", wantErr: "wrong argument count"},
@@ -125,7 +121,6 @@ func TestCGIUnmarshalCaddyfile(t *testing.T) {
 		{name: "cgi_dirs empty", input: "pyhttp_cgi {\n cgi_dirs\n}", wantErr: "wrong argument count"},
 		{name: "cgi_dirs twice", input: "pyhttp_cgi {\n cgi_dirs /a\n cgi_dirs /b\n}", wantErr: "cgi_dirs already specified"},
 		{name: "interpreter without program", input: "pyhttp_cgi {\n interpreter .py\n}", wantErr: "wrong argument count"},
-		{name: "interpreter extension without dot", input: "pyhttp_cgi {\n interpreter py python3\n}", wantErr: "must start with a dot"},
 		{name: "interpreter twice", input: "pyhttp_cgi {\n interpreter .py a\n interpreter .py b\n}", wantErr: "already specified"},
 		{name: "env one argument", input: "pyhttp_cgi {\n env A\n}", wantErr: "wrong argument count"},
 		{name: "env three arguments", input: "pyhttp_cgi {\n env A b c\n}", wantErr: "wrong argument count"},
@@ -134,13 +129,11 @@ func TestCGIUnmarshalCaddyfile(t *testing.T) {
 		{name: "user empty", input: "pyhttp_cgi {\n user\n}", wantErr: "wrong argument count"},
 		{name: "user three arguments", input: "pyhttp_cgi {\n user a b c\n}", wantErr: "wrong argument count"},
 		{name: "timeout bad duration", input: "pyhttp_cgi {\n timeout soon\n}", wantErr: "bad timeout value soon"},
-		{name: "timeout negative", input: "pyhttp_cgi {\n timeout -1s\n}", wantErr: "must not be negative"},
 		{name: "timeout missing", input: "pyhttp_cgi {\n timeout\n}", wantErr: "wrong argument count"},
 		{name: "timeout twice", input: "pyhttp_cgi {\n timeout 1s\n timeout 2s\n}", wantErr: "timeout already specified"},
 		{name: "kill_grace bad", input: "pyhttp_cgi {\n kill_grace 5\n}", wantErr: "bad kill_grace value 5"},
 		{name: "queue_timeout bad", input: "pyhttp_cgi {\n queue_timeout x\n}", wantErr: "bad queue_timeout value x"},
 		{name: "max_procs not a number", input: "pyhttp_cgi {\n max_procs many\n}", wantErr: "bad max_procs value many"},
-		{name: "max_procs negative", input: "pyhttp_cgi {\n max_procs -2\n}", wantErr: "bad max_procs value -2"},
 		{name: "max_procs two arguments", input: "pyhttp_cgi {\n max_procs 1 2\n}", wantErr: "wrong argument count"},
 		{name: "max_request_body bad unit", input: "pyhttp_cgi {\n max_request_body 10XB\n}", wantErr: "bad max_request_body value 10XB"},
 		{name: "max_request_body not a size", input: "pyhttp_cgi {\n max_request_body lots\n}", wantErr: "bad max_request_body value lots"},
@@ -150,10 +143,6 @@ func TestCGIUnmarshalCaddyfile(t *testing.T) {
 		{name: "max_request_body twice", input: "pyhttp_cgi {\n max_request_body 1MB\n max_request_body 2MB\n}", wantErr: "max_request_body already specified"},
 		{name: "zero timeout then another", input: "pyhttp_cgi {\n timeout 0s\n timeout 10s\n}", wantErr: "timeout already specified"},
 		{name: "passthru twice", input: "pyhttp_cgi {\n passthru\n passthru\n}", wantErr: "passthru already specified"},
-		{name: "cgi_dirs without leading slash", input: "pyhttp_cgi {\n cgi_dirs cgi-bin\n}", wantErr: "must start with"},
-		{name: "cgi_dirs with dot-dot", input: "pyhttp_cgi {\n cgi_dirs /a/../b\n}", wantErr: "cgi_dirs"},
-		{name: "env name with equals", input: "pyhttp_cgi {\n env A=B x\n}", wantErr: "env: bad variable name"},
-		{name: "pass_env name with equals", input: "pyhttp_cgi {\n pass_env A=B\n}", wantErr: "pass_env: bad variable name"},
 		{name: "python_version", input: "pyhttp_cgi {\n python_version 3.12\n}", want: CGI{PythonVersion: "3.12"}},
 		{name: "python_version twice", input: "pyhttp_cgi {\n python_version 3.12\n python_version 3.12\n}", wantErr: "python_version already specified"},
 	} {
@@ -182,9 +171,6 @@ func TestErrorPageUnmarshalCaddyfile(t *testing.T) {
 			want:  ErrorPage{StatusCode: "503", Message: "Down for maintenance", Explain: "{vars.why}"},
 		},
 		{name: "two inline arguments", input: `pyhttp_error_page 404 500`, wantErr: "wrong argument count"},
-		{name: "bad inline status", input: `pyhttp_error_page teapot`, wantErr: "status code must be a number"},
-		{name: "status out of range", input: "pyhttp_error_page {\n status 1000\n}", wantErr: "status code must be a number"},
-		{name: "interim status", input: "pyhttp_error_page {\n message x\n status 99\n}", wantErr: "Testfile:3"},
 		{name: "status twice", input: "pyhttp_error_page 404 {\n status 500\n}", wantErr: "status already specified"},
 		{name: "message without text", input: "pyhttp_error_page {\n message\n}", wantErr: "wrong argument count"},
 		{name: "unknown subdirective", input: "pyhttp_error_page {\n body x\n}", wantErr: "unknown subdirective 'body'"},
@@ -227,13 +213,15 @@ func checkUnmarshal[T any](t *testing.T, err error, wantErr string, got, want T)
 	}
 }
 
-func TestParseSize(t *testing.T) {
+func TestMaxRequestBodySizes(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		in      string
 		want    int64
 		wantErr bool
 	}{
+		// The spellings README documented before humanize.ParseBytes
+		// replaced the hand-written parser keep their values.
 		{in: "0", want: 0},
 		{in: "1024", want: 1024},
 		{in: "10B", want: 10},
@@ -244,21 +232,86 @@ func TestParseSize(t *testing.T) {
 		{in: "3KiB", want: 3072},
 		{in: "1GiB", want: 1 << 30},
 		{in: "1G", want: 1000000000},
-		{in: "", wantErr: true},
+		// New with humanize: fractions and larger units, as request_body.
+		{in: "1.5MB", want: 1500000},
+		{in: "1TB", want: 1000000000000},
 		{in: "MB", wantErr: true},
 		{in: "-1", wantErr: true},
-		{in: "1.5MB", wantErr: true},
-		{in: "10TB", wantErr: true},
+		{in: "10XB", wantErr: true},
 		{in: "99999999999999999999", wantErr: true},
-		{in: "9999999999999GiB", wantErr: true},
+		{in: "9EiB", wantErr: true}, // fits uint64, not int64
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := parseSize(tc.in)
+			var got CGI
+			err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser("pyhttp_cgi {\n max_request_body " + tc.in + "\n}"))
 			if (err != nil) != tc.wantErr {
-				t.Fatalf("parseSize(%q) error = %v, want error %v", tc.in, err, tc.wantErr)
+				t.Fatalf("max_request_body %q: error = %v, want error %v", tc.in, err, tc.wantErr)
 			}
-			if got != tc.want {
-				t.Errorf("parseSize(%q) = %d, want %d", tc.in, got, tc.want)
+			if got.MaxRequestBody != tc.want {
+				t.Errorf("max_request_body %q = %d, want %d", tc.in, got.MaxRequestBody, tc.want)
+			}
+		})
+	}
+}
+
+// The Caddyfile parser checks syntax only; what a value means is checked
+// once, at load (Provision, Validate), for JSON and Caddyfile alike. Each
+// case parses cleanly and must then fail to load with the rule's message.
+func TestCaddyfileMeaningCheckedAtLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		input   string
+		wantErr string
+	}{
+		{name: "index with a slash", input: "pyhttp_simple {\n index a/index.html\n}", wantErr: `index file name "a/index.html"`},
+		{name: "mime extension without dot", input: "pyhttp_simple {\n mime wasm application/wasm\n}", wantErr: `mime entry "wasm"`},
+		{name: "mime double extension", input: "pyhttp_simple {\n mime .tar.gz application/gzip\n}", wantErr: `mime entry ".tar.gz"`},
+		{name: "mime bad type", input: "pyhttp_simple {\n mime .wasm wasm\n}", wantErr: `mime entry ".wasm"`},
+		{name: "hide bad glob", input: "pyhttp_simple {\n hide [\n}", wantErr: "bad hide pattern"},
+		{name: "cgi static mime", input: "pyhttp_cgi {\n mime .tar.gz application/gzip\n}", wantErr: `mime entry ".tar.gz"`},
+		{name: "interpreter extension without dot", input: "pyhttp_cgi {\n interpreter py python3\n}", wantErr: "must start with a dot"},
+		{name: "timeout negative", input: "pyhttp_cgi {\n timeout -1s\n}", wantErr: "timeout must not be negative"},
+		{name: "kill_grace negative", input: "pyhttp_cgi {\n kill_grace -1s\n}", wantErr: "kill_grace must not be negative"},
+		{name: "max_procs negative", input: "pyhttp_cgi {\n max_procs -2\n}", wantErr: "max_procs must not be negative"},
+		{name: "cgi_dirs without leading slash", input: "pyhttp_cgi {\n cgi_dirs cgi-bin\n}", wantErr: "must start with"},
+		{name: "cgi_dirs with dot-dot", input: "pyhttp_cgi {\n cgi_dirs /a/../b\n}", wantErr: "cgi_dirs"},
+		{name: "env name with equals", input: "pyhttp_cgi {\n env A=B x\n}", wantErr: "env: bad variable name"},
+		{name: "pass_env name with equals", input: "pyhttp_cgi {\n pass_env A=B\n}", wantErr: "pass_env: bad variable name"},
+		{name: "bad inline status", input: `pyhttp_error_page teapot`, wantErr: "status code must be a number"},
+		{name: "status out of range", input: "pyhttp_error_page {\n status 1000\n}", wantErr: "status code must be a number"},
+		{name: "interim status", input: "pyhttp_error_page {\n message x\n status 99\n}", wantErr: "status code must be a number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := caddyfile.NewTestDispenser(tc.input)
+			var m interface {
+				caddy.Module
+				caddyfile.Unmarshaler
+			}
+			switch name, _, _ := strings.Cut(tc.input, " "); name {
+			case "pyhttp_simple":
+				m = new(Simple)
+			case "pyhttp_cgi":
+				m = new(CGI)
+			default:
+				m = new(ErrorPage)
+			}
+			if err := m.UnmarshalCaddyfile(d); err != nil {
+				t.Fatalf("parsing: %v (meaning belongs to Provision/Validate)", err)
+			}
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			var err error
+			if p, ok := m.(caddy.Provisioner); ok {
+				err = p.Provision(ctx)
+			}
+			if v, ok := m.(caddy.Validator); ok && err == nil {
+				err = v.Validate()
+			}
+			if c, ok := m.(caddy.CleanerUpper); ok {
+				_ = c.Cleanup()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
 			}
 		})
 	}

@@ -7,13 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/pyhttp/caddy-pyhttp/internal/cgihost"
 	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 func init() {
@@ -209,12 +207,12 @@ func (CGI) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision sets up the handler.
+// Provision sets up the handler and checks what the Caddyfile parser
+// leaves to it: the meaning of every value. Defaults are applied where the
+// value is used: the root and the static settings by Simple.Provision, the
+// process limits by cgihost.Host.
 func (c *CGI) Provision(ctx caddy.Context) error {
 	c.logger = ctx.Logger()
-	if c.Root == "" {
-		c.Root = "{http.vars.root}"
-	}
 	if err := c.provisionModes(); err != nil {
 		return err
 	}
@@ -245,36 +243,18 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("dir %q is not a directory", c.Dir)
 		}
 	}
-	if c.KillGrace == 0 {
-		c.KillGrace = caddy.Duration(5 * time.Second)
-	}
-	if c.QueueTimeout == 0 {
-		c.QueueTimeout = caddy.Duration(30 * time.Second)
-	}
-	if c.MaxRequestBody == 0 {
-		c.MaxRequestBody = 64 << 20
-	}
-
 	cred, err := credential(c.User, c.Group)
 	if err != nil {
 		return err
 	}
 
-	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion}
+	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
 	if err := c.static.Provision(ctx); err != nil {
 		return err
 	}
 
-	logCreds := false
 	if app, err := ctx.AppIfConfigured("http"); err == nil {
 		if httpApp, ok := app.(*caddyhttp.App); ok {
-			// fastcgi's rule: credentials reach logs only where the
-			// server says so (log_credentials).
-			for _, s := range httpApp.Servers {
-				if s.Logs != nil && s.Logs.ShouldLogCredentials {
-					logCreds = true
-				}
-			}
 			c.grace = time.Duration(httpApp.GracePeriod)
 		}
 	}
@@ -286,7 +266,12 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		QueueTimeout:   time.Duration(c.QueueTimeout),
 		MaxRequestBody: c.MaxRequestBody,
 		Credential:     cred,
-		LogCredentials: logCreds,
+		// log_credentials is a server's setting, to be read per request
+		// from the request's server as fastcgi does; a handler-wide value
+		// (an OR over every server) let one site unmask every site's
+		// logs. Until cgihost takes the setting with each Script,
+		// credentials stay masked in the env debug log.
+		LogCredentials: false,
 	}
 	liveHosts.Store(c.host, struct{}{})
 	return nil
@@ -359,16 +344,20 @@ func closeAllHosts() {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (c *CGI) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return c.serve(w, r, next, 0)
+	err := c.serve(w, r, next, 0)
+	if err != nil {
+		logCause(c.logger, r, err)
+	}
+	return err
 }
 
 // serve handles one request; redirects counts the local redirects
 // (RFC 3875 section 6.2.2) followed so far.
 func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, redirects int) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	root, err := resolveRoot(repl, c.Root)
+	root, err := resolveRoot(repl, c.static.Root)
 	if err != nil {
-		return caddyhttp.Error(http.StatusInternalServerError, err)
+		return errInternal(err)
 	}
 	if c.mode() != modeDirectory {
 		return c.serveMode(w, r, next, repl, root, redirects)
@@ -395,12 +384,7 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 		default:
 			return errUnsupportedMethod(r.Method)
 		}
-		return c.static.serve(w, r, root, target, func(name string) error {
-			if c.inCGIDir(root, name) {
-				return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
-			}
-			return nil
-		})
+		return c.static.serve(w, r, root, target)
 	}
 
 	switch r.Method {
@@ -414,14 +398,14 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	script := pypath.LocateScript(root, dir, rest)
 	info, err := os.Stat(script.File)
 	if err != nil {
-		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pyRepr(script.Name)), err)
+		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pystr.Repr(script.Name)), err)
 	}
 	if !info.Mode().IsRegular() {
-		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not a plain file (%s)", pyRepr(script.Name)), nil)
+		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not a plain file (%s)", pystr.Repr(script.Name)), nil)
 	}
 	interpreter := c.interpreterFor(script.File)
 	if interpreter == nil && info.Mode().Perm()&0o111 == 0 {
-		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not executable (%s)", pyRepr(script.Name)), nil)
+		return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not executable (%s)", pystr.Repr(script.Name)), nil)
 	}
 
 	script.Name = prefix + script.Name
@@ -455,6 +439,23 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	r2.Header.Del("Content-Length")
 	r2.Header.Del("Content-Type")
 	return c.serve(w, r2, next, redirects+1)
+}
+
+// guardStatic is the static branch's guard: no file or listing inside a
+// CGI directory (directory mode), and no file with a script extension
+// (extension mode), by whatever name it was reached, is sent.
+func (c *CGI) guardStatic(root, name string) error {
+	switch c.mode() {
+	case modeDirectory:
+		if c.inCGIDir(root, name) {
+			return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
+		}
+	case modeExtension:
+		if c.isScriptFile(name) {
+			return pyError(http.StatusForbidden, "Script is not served as a file", fmt.Errorf("refused script source %q", name))
+		}
+	}
+	return nil
 }
 
 // inCGIDir reports whether the file or directory name is, or lies inside,
@@ -515,10 +516,14 @@ func (c *CGI) buildEnv(r *http.Request, repl *caddy.Replacer, root string, scrip
 		}
 		cfg.RemoteAddr = net.JoinHostPort(ip, port)
 	}
-	// REMOTE_USER only from an authentication Caddy performed.
+	// REMOTE_USER only from an authentication Caddy performed. AUTH_TYPE
+	// is the scheme of the Authorization header that authentication read
+	// (RFC 3875 section 4.1.1: basic_auth gives "Basic"); an authentication
+	// that used no such header (forward_auth on a cookie, a client
+	// certificate) has no scheme to report, and AUTH_TYPE is left unset,
+	// as Caddy's fastcgi leaves it empty, rather than claiming "Basic".
 	if userID := repl.ReplaceAll("{http.auth.user.id}", ""); userID != "" {
 		cfg.RemoteUser = userID
-		cfg.AuthType = "Basic"
 		if scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && scheme != "" {
 			cfg.AuthType = scheme
 		}
@@ -542,63 +547,6 @@ var serverSoftware = sync.OnceValue(func() string {
 	v, _ := caddy.Version()
 	return "Caddy/" + strings.TrimPrefix(v, "v") + " pyhttp"
 })
-
-// credential returns the account scripts run as: the configured one, or
-// nobody when running as root, or nil (Caddy's own account).
-func credential(userName, groupName string) (*syscall.Credential, error) {
-	euid := os.Geteuid()
-	if userName == "" {
-		if euid != 0 {
-			if groupName != "" {
-				return nil, errors.New("group requires user (and running as root)")
-			}
-			return nil, nil
-		}
-		// Python's CGIHTTPRequestHandler drops to nobody when it can.
-		userName = "nobody"
-	}
-	u, err := lookupUser(userName)
-	if err != nil {
-		return nil, fmt.Errorf("user %q: %w", userName, err)
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	if groupName != "" {
-		g, err := lookupGroup(groupName)
-		if err != nil {
-			return nil, fmt.Errorf("group %q: %w", groupName, err)
-		}
-		gid, _ = strconv.ParseUint(g.Gid, 10, 32)
-	}
-	if euid != 0 {
-		if int(uid) != euid || int(gid) != os.Getegid() {
-			return nil, fmt.Errorf("running scripts as user %q requires running Caddy as root", userName)
-		}
-		return nil, nil
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-// lookupUser finds an account by name or numeric uid.
-func lookupUser(s string) (*user.User, error) {
-	if _, err := strconv.ParseUint(s, 10, 32); err == nil {
-		if u, err := user.LookupId(s); err == nil {
-			return u, nil
-		}
-		// A numeric uid without a passwd entry runs with gid = uid's
-		// nothing: use the uid as its own group, as suexec-like tools do.
-		return &user.User{Uid: s, Gid: s, Username: s}, nil
-	}
-	return user.Lookup(s)
-}
-
-// lookupGroup finds a group by name or numeric gid.
-func lookupGroup(s string) (*user.Group, error) {
-	if _, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return &user.Group{Gid: s, Name: s}, nil
-	}
-	return user.LookupGroup(s)
-}
 
 // pythonEnvDefaults are the variables CGIHTTPRequestHandler.run_cgi sets
 // on every request, empty when the request has no value for them; legacy

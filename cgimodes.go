@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pyhttp/caddy-pyhttp/internal/cgihost"
 	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // The three ways pyhttp_cgi decides what runs:
@@ -170,7 +172,7 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	if found {
 		if c.interpreterFor(s.File) == nil {
 			if info, err := os.Stat(s.File); err == nil && info.Mode().Perm()&0o111 == 0 {
-				return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not executable (%s)", pyRepr(s.Name)), nil)
+				return pyError(http.StatusForbidden, fmt.Sprintf("CGI script is not executable (%s)", pystr.Repr(s.Name)), nil)
 			}
 		}
 		script := pypath.Script{Name: prefix + s.Name, File: s.File, PathInfo: s.PathInfo}
@@ -186,12 +188,7 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	default:
 		return errUnsupportedMethod(r.Method)
 	}
-	return c.static.serve(w, r, root, target, func(name string) error {
-		if c.isScriptFile(name) {
-			return pyError(http.StatusForbidden, "Script is not served as a file", fmt.Errorf("refused script source %q", name))
-		}
-		return nil
-	})
+	return c.static.serve(w, r, root, target)
 }
 
 // indexScript runs a directory's index when the first index name that
@@ -256,7 +253,7 @@ func (c *CGI) runScript(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	} else if err != nil {
 		// A NUL byte from an env value after placeholder replacement:
 		// the configuration's fault, not the client's.
-		return caddyhttp.Error(http.StatusInternalServerError, err)
+		return errInternal(err)
 	}
 	workDir := filepath.Dir(script.File)
 	if c.Dir != "" {
@@ -280,20 +277,33 @@ func (c *CGI) runScript(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	case errors.Is(err, cgihost.ErrAborted):
 		// The status line is gone; ending the stream normally would pass a
 		// truncated body off as complete. Aborting resets the connection
-		// (HTTP/1.1) or the stream (HTTP/2), as Caddy's abort does.
-		c.logger.Warn("cgi response aborted", zap.String("script", script.File), zap.Error(err))
+		// (HTTP/1.1) or the stream (HTTP/2), as Caddy's abort does. A
+		// client that left is no fault of the server's: debug only.
+		level := zapcore.WarnLevel
+		if r.Context().Err() != nil {
+			level = zapcore.DebugLevel
+		}
+		if ce := c.logger.Check(level, "cgi response aborted"); ce != nil {
+			ce.Write(zap.String("script", script.File), zap.Error(err))
+		}
 		panic(http.ErrAbortHandler)
 	case errors.Is(err, context.Canceled):
 		// The client left before the script's headers; nobody reads the
-		// answer. 499 is what Caddy's reverse proxy logs in this case.
-		return caddyhttp.Error(499, err)
-	default:
-		if he, ok := errors.AsType[*cgihost.Error](err); ok {
-			// Not an *Error: the error page shows Python's phrase for
-			// the status.
-			return caddyhttp.Error(he.Status, err)
+		// answer. As reverse_proxy does, the access log gets 499 (client
+		// closed request) and no error reaches the error routes or the
+		// error log: the client's leaving is no failure of the server's.
+		if ce := c.logger.Check(zapcore.DebugLevel, "client left before the cgi header"); ce != nil {
+			ce.Write(zap.String("script", script.File), zap.Error(err))
 		}
-		return caddyhttp.Error(http.StatusBadGateway, err)
+		w.WriteHeader(499)
+		return nil
+	default:
+		// cgihost has logged the failure with the script's details; the
+		// client gets Python's phrase for the status.
+		if he, ok := errors.AsType[*cgihost.Error](err); ok {
+			return errStatus(he.Status, err)
+		}
+		return errStatus(http.StatusBadGateway, err)
 	}
 }
 

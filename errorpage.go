@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -57,6 +59,7 @@ type ErrorPage struct {
 	PythonVersion string `json:"python_version,omitempty"`
 
 	version pyversion.Version
+	logger  *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -67,8 +70,9 @@ func (ErrorPage) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision reads the Python version.
-func (e *ErrorPage) Provision(caddy.Context) error {
+// Provision sets up the logger and reads the Python version.
+func (e *ErrorPage) Provision(ctx caddy.Context) error {
+	e.logger = ctx.Logger()
 	var err error
 	if e.version, err = pyversion.Parse(e.PythonVersion); err != nil {
 		return fmt.Errorf("python_version: %w", err)
@@ -96,14 +100,16 @@ func (e *ErrorPage) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhtt
 		if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok && he.StatusCode != 0 {
 			code = he.StatusCode
 		}
-		if pe, ok := errors.AsType[*Error](err); ok {
+		if pe, ok := errors.AsType[*Error](err); ok && !pe.phrase {
 			message = pe.Message
 		}
 	}
 	if e.StatusCode != "" {
 		c, err := parseStatus(repl.ReplaceAll(string(e.StatusCode), ""))
 		if err != nil {
-			return caddyhttp.Error(http.StatusInternalServerError, err)
+			err = errInternal(err)
+			logCause(e.logger, r, err)
+			return err
 		}
 		code = c
 	}

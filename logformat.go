@@ -11,6 +11,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 func init() {
@@ -92,13 +94,13 @@ func (e LogEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buf
 		}
 		fmt.Fprintf(buf, "%s - - [%s] \"%s %s %s\" %v -\n",
 			client, ent.Time.Local().Format(pyLogTime),
-			escapeLog(str(req["method"])), escapeLog(str(req["uri"])), escapeLog(str(req["proto"])),
+			pystr.LogEscape(str(req["method"])), pystr.LogEscape(str(req["uri"])), pystr.LogEscape(str(req["proto"])),
 			m.Fields["status"])
 		return buf, nil
 	}
-	fmt.Fprintf(buf, "[%s] %s %s: %s", ent.Time.Local().Format(pyLogTime), ent.Level.CapitalString(), ent.LoggerName, escapeLog(ent.Message))
+	fmt.Fprintf(buf, "[%s] %s %s: %s", ent.Time.Local().Format(pyLogTime), ent.Level.CapitalString(), ent.LoggerName, pystr.LogEscape(ent.Message))
 	for _, k := range slices.Sorted(maps.Keys(m.Fields)) {
-		fmt.Fprintf(buf, " %s=%s", k, escapeLog(fmt.Sprint(m.Fields[k])))
+		fmt.Fprintf(buf, " %s=%s", k, pystr.LogEscape(fmt.Sprint(m.Fields[k])))
 	}
 	buf.AppendByte('\n')
 	return buf, nil
@@ -108,24 +110,6 @@ func (e LogEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buf
 func str(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-// escapeLog is log_message's control-character translation (Python 3.11):
-// C0, DEL and C1 controls become \xNN and backslash is doubled, so a
-// request cannot forge log lines.
-func escapeLog(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // pyLogTime is log_date_time_string's layout: "24/Nov/2026 21:57:05".

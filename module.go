@@ -19,50 +19,110 @@
 // pages themselves, so handle_errors, the {http.error.*} placeholders and the
 // access log work as with every Caddy handler.
 //
-// The engines that need no Caddy live in internal packages: pypath (Python's
-// URL to file-system rules), listing (the directory listing), mimetypes,
-// httpdate (If-Modified-Since), errorpage and cgihost (process control).
+// The engines that need no Caddy live in internal packages: pystr (Python's
+// string rules: str.lower, quote, unquote, html.escape, repr), pypath
+// (Python's URL to file-system rules), listing (the directory listing),
+// mimetypes, httpdate (If-Modified-Since), byterange, errorpage and cgihost
+// (process control).
 // This package is only the Caddy face: configuration, Caddyfile parsing,
 // ServeHTTP and the `caddy pyhttp-server` command.
 package pyhttp
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/errorpage"
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // Error is the error value this module's handlers return inside a
 // caddyhttp.HandlerError. Message is the text Python's send_error would use
-// (its reason phrase and the "Message:" line of the error page); Err, if
-// set, is the underlying cause, for logs only.
+// (its reason phrase and the "Message:" line of the error page), and all
+// that reaches the client, {http.error.message} included. Err, if set, is
+// the underlying cause (a Go error, often naming file-system paths): it is
+// logged by the handler, with the request's identity, and never shown.
 type Error struct {
 	Message string
 	Err     error
+
+	// level is the level the cause is logged at: debug for what the
+	// client caused or what cgihost has logged already, error for a
+	// server-side fault nobody else reports.
+	level zapcore.Level
+	// phrase reports that Message is only the status's reason phrase
+	// (send_error without a message), so that pyhttp_error_page can use
+	// the phrase of its own python_version instead.
+	phrase bool
 }
 
-// Error returns the Python message, followed by the cause if there is one.
-func (e *Error) Error() string {
-	if e.Err == nil {
-		return e.Message
-	}
-	return e.Message + ": " + e.Err.Error()
-}
+// Error returns the Python message alone.
+func (e *Error) Error() string { return e.Message }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // pyError returns a caddyhttp.HandlerError for status carrying Python's
-// message, so that pyhttp_error_page can render exactly what Python would.
+// message, so that pyhttp_error_page can render exactly what Python would;
+// the cause is logged at debug level.
 func pyError(status int, message string, cause error) error {
-	return caddyhttp.Error(status, &Error{Message: message, Err: cause})
+	return caddyhttp.Error(status, &Error{Message: message, Err: cause, level: zapcore.DebugLevel})
+}
+
+// errStatus is send_error(status) without a message: Python's phrase for
+// the status is the message, and the cause is logged at debug level.
+func errStatus(status int, cause error) error {
+	phrase, _, _ := errorpage.Status(pyversion.Default, status)
+	return caddyhttp.Error(status, &Error{Message: phrase, Err: cause, level: zapcore.DebugLevel, phrase: true})
+}
+
+// errInternal is a server-side fault (a root that does not resolve, an env
+// value that cannot be passed): the client gets Python's 500, the cause is
+// logged at error level.
+func errInternal(cause error) error {
+	phrase, _, _ := errorpage.Status(pyversion.Default, http.StatusInternalServerError)
+	return caddyhttp.Error(http.StatusInternalServerError, &Error{Message: phrase, Err: cause, level: zapcore.ErrorLevel, phrase: true})
+}
+
+// logCause logs the cause of a handler error with the request's identity
+// (method, URI, client IP and Caddy's request id), since the error itself
+// carries Python's message alone.
+func logCause(logger *zap.Logger, r *http.Request, err error) {
+	pe, ok := errors.AsType[*Error](err)
+	if !ok || pe.Err == nil || logger == nil {
+		return
+	}
+	ce := logger.Check(pe.level, "request failed")
+	if ce == nil {
+		return
+	}
+	status := 0
+	if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok {
+		status = he.StatusCode
+	}
+	clientIP, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	requestID := ""
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		requestID = repl.ReplaceAll("{http.request.uuid}", "")
+	}
+	ce.Write(
+		zap.Int("status", status),
+		zap.String("message", pe.Message),
+		zap.Error(pe.Err),
+		zap.String("method", r.Method),
+		zap.String("uri", r.RequestURI),
+		zap.String("client_ip", clientIP),
+		zap.String("request_id", requestID),
+	)
 }
 
 // errFileNotFound is send_head's answer to every open failure (missing file,
@@ -74,7 +134,7 @@ func errFileNotFound(cause error) error {
 // errUnsupportedMethod is BaseHTTPRequestHandler's 501 for a method it has
 // no do_<METHOD> for. The method is shown as Python's repr() shows it.
 func errUnsupportedMethod(method string) error {
-	return pyError(http.StatusNotImplemented, fmt.Sprintf("Unsupported method (%s)", pyRepr(method)), nil)
+	return pyError(http.StatusNotImplemented, fmt.Sprintf("Unsupported method (%s)", pystr.Repr(method)), nil)
 }
 
 // errBadPath answers request paths that make Python's handler raise and drop
@@ -84,104 +144,10 @@ func errBadPath(cause error) error {
 	return pyError(http.StatusBadRequest, "Bad request path", cause)
 }
 
-// pyRepr formats s the way Python's repr() formats a str: single quotes,
-// unless s contains a single quote and no double quote; backslash escapes
-// for the quote, backslash and non-printable characters; printable
-// non-ASCII characters kept as they are. Python puts repr() of the method
-// and of CGI script names into its error messages.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			// An undecodable byte is a surrogate escape in Python
-			// (surrogateescape), which repr() shows as \udcXX.
-			fmt.Fprintf(&b, `\udc%02x`, s[i])
-			i++
-			continue
-		}
-		i += size
-		switch {
-		case r == rune(quote) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x7f || unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
-}
-
 // resolveRoot expands placeholders in the configured root and makes it
 // absolute; an empty root is the working directory, as with file_server.
 func resolveRoot(repl *caddy.Replacer, root string) (string, error) {
 	return caddy.FastAbs(repl.ReplaceAll(root, "."))
-}
-
-// fileHidden reports whether filename (absolute) matches one of the hide
-// patterns, with the semantics of file_server's hide: a pattern without a
-// path separator matches any path component by glob, one with a separator
-// matches the path by prefix or by glob.
-func fileHidden(filename string, hide []string) bool {
-	var components []string
-	for _, h := range hide {
-		if !strings.Contains(h, string(filepath.Separator)) {
-			if components == nil {
-				components = strings.Split(filename, string(filepath.Separator))
-			}
-			for _, c := range components {
-				if hidden, _ := filepath.Match(h, c); hidden {
-					return true
-				}
-			}
-		} else if after, ok := strings.CutPrefix(filename, h); ok && (after == "" || after[0] == filepath.Separator) {
-			return true
-		}
-		if hidden, _ := filepath.Match(h, filename); hidden {
-			return true
-		}
-	}
-	return false
-}
-
-// absHide makes the hide patterns that name paths absolute, so that they
-// compare with the absolute file names ServeHTTP produces.
-func absHide(hide []string) ([]string, error) {
-	out := make([]string, 0, len(hide))
-	for _, h := range hide {
-		if strings.Contains(h, string(filepath.Separator)) {
-			abs, err := caddy.FastAbs(h)
-			if err != nil {
-				return nil, fmt.Errorf("making hide pattern %q absolute: %w", h, err)
-			}
-			h = abs
-		}
-		if _, err := filepath.Match(h, ""); err != nil {
-			return nil, fmt.Errorf("bad hide pattern %q: %w", h, err)
-		}
-		out = append(out, h)
-	}
-	return out, nil
 }
 
 // itoa is strconv.Itoa, named for brevity in header code.

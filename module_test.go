@@ -1,67 +1,23 @@
 package pyhttp
 
 import (
-	"bytes"
-	"encoding/json"
-	"os/exec"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
 )
-
-// pyRepr must format method and script names exactly as Python's repr(),
-// since they appear in Python's error messages.
-func TestPyRepr(t *testing.T) {
-	t.Parallel()
-	inputs := []string{
-		"PUT", "get", "", "it's", `say "hi"`, `both ' and "`, `back\slash`,
-		"tab\tnew\nline\rcr", "\x00\x01\x1f\x7f", "/cgi-bin/김", "caf\u00e9", "\u00a0nbsp",
-		"\u0085next", "\u200bzwsp", "\U0001F600", "\xff\xfe", "/cgi-bin/x y",
-	}
-	want := map[string]string{
-		"PUT": `'PUT'`, "get": `'get'`, "": `''`, "it's": `"it's"`, `say "hi"`: `'say "hi"'`,
-		`both ' and "`: `'both \' and "'`, `back\slash`: `'back\\slash'`,
-		"tab\tnew\nline\rcr": `'tab\tnew\nline\rcr'`, "\x00\x01\x1f\x7f": `'\x00\x01\x1f\x7f'`,
-		"/cgi-bin/김": `'/cgi-bin/김'`, "caf\u00e9": `'café'`, "\u00a0nbsp": `'\xa0nbsp'`,
-		"\u0085next": `'\x85next'`, "\u200bzwsp": `'\u200bzwsp'`, "\U0001F600": "'\U0001F600'",
-		"\xff\xfe": `'\udcff\udcfe'`, "/cgi-bin/x y": `'/cgi-bin/x y'`,
-	}
-	for _, in := range inputs {
-		if got := pyRepr(in); got != want[in] {
-			t.Errorf("pyRepr(%q) = %s, want %s", in, got, want[in])
-		}
-	}
-
-	// Cross-check with the interpreter where it is installed.
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed")
-	}
-	script := "import json,sys\nfor s in json.load(sys.stdin): print(repr(s))"
-	var valid []string
-	for _, in := range inputs {
-		if in != "\xff\xfe" { // not representable in JSON
-			valid = append(valid, in)
-		}
-	}
-	data, _ := json.Marshal(valid)
-	cmd := exec.Command(python, "-c", script)
-	cmd.Stdin = bytes.NewReader(data)
-	cmd.Env = append(cmd.Environ(), "PYTHONIOENCODING=utf-8")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python3: %v", err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(valid) {
-		t.Fatalf("python printed %d lines, want %d", len(lines), len(valid))
-	}
-	for i, in := range valid {
-		if got := pyRepr(in); got != lines[i] {
-			t.Errorf("pyRepr(%q) = %s, python says %s", in, got, lines[i])
-		}
-	}
-}
 
 func TestAcceptsJSON(t *testing.T) {
 	t.Parallel()
@@ -86,69 +42,161 @@ func TestAcceptsJSON(t *testing.T) {
 	}
 }
 
-func TestFileHidden(t *testing.T) {
-	t.Parallel()
-	hide := []string{".git", "*.bak", "/srv/www/private", "/srv/www/Caddyfile"}
+// provisionCGI provisions a pyhttp_cgi handler outside a server, for tests
+// that call ServeHTTP or its helpers directly.
+func provisionCGI(t *testing.T, c *CGI) {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	if err := c.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Cleanup() })
+}
+
+// withReplacer gives r the replacer Caddy's server would add.
+func withReplacer(r *http.Request, ctx context.Context) (*http.Request, *caddy.Replacer) {
+	repl := caddy.NewReplacer()
+	return r.WithContext(context.WithValue(ctx, caddy.ReplacerCtxKey, repl)), repl
+}
+
+// A client that left before the script's header is recorded as 499 and is
+// no error, as reverse_proxy does: no error route runs, no error is logged.
+func TestCGIClientGoneIs499(t *testing.T) {
+	c := &CGI{Root: cgiTree(t)}
+	provisionCGI(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	r, _ := withReplacer(httptest.NewRequest("GET", "/cgi-bin/sleep.sh", nil), ctx)
+	w := httptest.NewRecorder()
+	done := make(chan error, 1)
+	go func() { done <- c.ServeHTTP(w, r, nil) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeHTTP returned %v, want nil", err)
+	}
+	if w.Code != 499 {
+		t.Errorf("status = %d, want 499", w.Code)
+	}
+}
+
+// AUTH_TYPE names the scheme of the Authorization header Caddy's
+// authentication read, and is unset for an authentication without one.
+func TestCGIAuthType(t *testing.T) {
+	c := &CGI{}
+	script := pypath.Script{Name: "/cgi-bin/env.sh", File: "/srv/cgi-bin/env.sh"}
 	for _, tc := range []struct {
-		name string
-		want bool
+		user, authorization, want string
 	}{
-		{"/srv/www/index.html", false},
-		{"/srv/www/.git", true},
-		{"/srv/www/.git/config", true},
-		{"/srv/www/sub/old.bak", true},
-		{"/srv/www/private", true},
-		{"/srv/www/private/key", true},
-		{"/srv/www/privateer", false},
-		{"/srv/www/Caddyfile", true},
-		{"/srv/www/sub/Caddyfile", false},
-		{"/srv/www/.gitignore", false},
+		{user: "alice", authorization: "Basic YWxpY2U6cHc=", want: "Basic"},
+		{user: "alice", authorization: "Bearer t0ken", want: "Bearer"},
+		{user: "alice", want: ""}, // forward_auth on a cookie, say
+		{authorization: "Basic YWxpY2U6cHc=", want: ""},
 	} {
-		if got := fileHidden(tc.name, hide); got != tc.want {
-			t.Errorf("fileHidden(%q) = %v, want %v", tc.name, got, tc.want)
+		r, repl := withReplacer(httptest.NewRequest("GET", "/cgi-bin/env.sh", nil), context.Background())
+		if tc.authorization != "" {
+			r.Header.Set("Authorization", tc.authorization)
 		}
-	}
-}
-
-func TestEscapeLog(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"/plain":         "/plain",
-		"/a\nb":          `/a\x0ab`,
-		"/back\\slash":   `/back\\slash`,
-		"/\x1b[31mred":   `/\x1b[31mred`,
-		"/del\x7f":       `/del\x7f`,
-		"/c1\u0085":      `/c1\x85`,
-		"/김":             "/김",
-		"GET / HTTP/1.1": "GET / HTTP/1.1",
-	} {
-		if got := escapeLog(in); got != want {
-			t.Errorf("escapeLog(%q) = %q, want %q", in, got, want)
+		if tc.user != "" {
+			repl.Set("http.auth.user.id", tc.user)
 		}
-	}
-}
-
-// listingHide must hide exactly the children fileHidden hides, for every
-// directory that is not itself hidden.
-func TestListingHideAgreesWithFileHidden(t *testing.T) {
-	t.Parallel()
-	hide := []string{".git", "*.bak", "/srv/www/Caddyfile", "/srv/*/secret*", "/srv/www/sub/x?", "/other/file"}
-	dirs := []string{"/srv/www", "/srv/www/sub", "/srv/data", "/srv", "/other", "/"}
-	names := []string{"index.html", ".git", "a.bak", "Caddyfile", "secret.txt", "secret", "x1", "x12", "file", "www", "sub", "data"}
-	for _, dir := range dirs {
-		if fileHidden(dir, hide) {
-			continue
+		env, err := c.buildEnv(r, repl, "/srv", script)
+		if err != nil {
+			t.Fatal(err)
 		}
-		filter := listingHide(dir, hide)
-		for _, name := range names {
-			want := fileHidden(filepath.Join(dir, name), hide)
-			got := filter != nil && filter(name)
-			if got != want {
-				t.Errorf("listingHide(%q)(%q) = %v, fileHidden says %v", dir, name, got, want)
+		got, set := "", false
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "AUTH_TYPE="); ok {
+				got, set = v, true
 			}
 		}
+		if got != tc.want || set != (tc.want != "") {
+			t.Errorf("user %q, Authorization %q: AUTH_TYPE = %q (set %v), want %q", tc.user, tc.authorization, got, set, tc.want)
+		}
 	}
-	if listingHide("/srv/www", []string{"/elsewhere/Caddyfile"}) != nil {
-		t.Error("a pattern for another directory still costs a per-entry check")
+}
+
+// A relative Caddy data directory lies under the working directory, the
+// default root, and holds private keys: it is hidden as file_server hides
+// it.
+func TestRelativeDataDirIsHidden(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", "pyhttp-data")
+	s := &Simple{}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if err := s.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(wd, "pyhttp-data", "caddy", "certificates", "site.key")
+	if !fileHidden(key, s.hide) {
+		t.Errorf("%s is not hidden; hide = %q", key, s.hide)
+	}
+	if fileHidden(filepath.Join(wd, "pyhttp-data", "other"), s.hide) {
+		t.Errorf("more than the data directory is hidden; hide = %q", s.hide)
+	}
+}
+
+// {http.error.message} is Python's message alone: the Go error and the
+// file-system paths behind it go to the log, never to the client.
+func TestErrorMessageIsPythonsAlone(t *testing.T) {
+	root := cgiTree(t)
+	startCaddy(t, fmt.Sprintf(`
+http://localhost:%d {
+	root * %s
+	pyhttp_cgi {
+		cgi_dirs /cgi-bin
+	}
+	handle_errors {
+		respond "{http.error.status_code} {http.error.message}"
+	}
+}
+`, cgiPort, root))
+	for _, tc := range []struct{ method, path, want string }{
+		{"GET", "/nope", "404 File not found"},
+		{"GET", "/cgi-bin/nope", "404 No such CGI script ('/cgi-bin/nope')"},
+		{"GET", "/cgi-bin/sub", "403 CGI script is not a plain file ('/cgi-bin/sub')"},
+		{"PUT", "/other.txt", "501 Unsupported method ('PUT')"},
+		{"GET", "/cgi-bin/malformed.sh", "502 Bad Gateway"},
+	} {
+		resp, body := do(t, tc.method, cgiURL(tc.path), nil)
+		if got := string(body); got != tc.want {
+			t.Errorf("%s %s: got %d %q, want %q", tc.method, tc.path, resp.StatusCode, got, tc.want)
+		}
+		if strings.Contains(string(body), root) || strings.Contains(string(body), ": ") {
+			t.Errorf("%s %s: message leaks a cause: %q", tc.method, tc.path, body)
+		}
+	}
+}
+
+// The cause of an error, with its path, is logged with the request's
+// identity, since the error carries Python's message alone.
+func TestErrorCauseIsLogged(t *testing.T) {
+	root := publicTempDir(t)
+	s := &Simple{Root: root}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if err := s.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	s.logger = zap.New(core)
+	r, _ := withReplacer(httptest.NewRequest("GET", "/nope", nil), context.Background())
+	err := s.ServeHTTP(httptest.NewRecorder(), r, nil)
+	if err == nil || err.Error() == "" || strings.Contains(err.Error(), root) {
+		t.Fatalf("error = %v, want Python's message alone", err)
+	}
+	entries := logs.FilterMessage("request failed").All()
+	if len(entries) != 1 {
+		t.Fatalf("got %d log entries, want 1", len(entries))
+	}
+	fields := entries[0].ContextMap()
+	if cause, _ := fields["error"].(string); !strings.Contains(cause, filepath.Join(root, "nope")) {
+		t.Errorf("logged error = %q, want the path", cause)
+	}
+	if fields["method"] != "GET" || fields["uri"] != "/nope" || fields["status"] != int64(404) {
+		t.Errorf("logged request identity = %v", fields)
 	}
 }

@@ -92,7 +92,8 @@ type Simple struct {
 	// every path component when it contains no path separator, or against the
 	// whole absolute path (and as a prefix) when it does, as with
 	// file_server's `hide`. The Caddyfile is added automatically when the
-	// handler comes from a Caddyfile.
+	// handler comes from a Caddyfile, and Caddy's data directory when it is
+	// relative (it holds private keys), as file_server does.
 	Hide []string `json:"hide,omitempty"`
 
 	// The Python release whose listing and path rules to reproduce byte for
@@ -108,6 +109,12 @@ type Simple struct {
 	mime    *mimetypes.Table
 	hide    []string
 	version pyversion.Version
+	// guard, set by pyhttp_cgi before Provision, vets every file or
+	// directory under root whose content or names are about to be sent
+	// (after the trailing-slash redirect, which discloses nothing), so
+	// that no other name for a CGI directory, an index file included,
+	// can reveal a script's source. nil lets everything through.
+	guard func(root, name string) error
 }
 
 // CaddyModule returns the Caddy module information.
@@ -133,7 +140,7 @@ func (s *Simple) Provision(ctx caddy.Context) error {
 	}
 	for _, name := range s.IndexNames {
 		if name == "" || strings.ContainsRune(name, '/') {
-			return errors.New("index names must be plain file names")
+			return fmt.Errorf("index file name %q must be a plain file name, without '/'", name)
 		}
 	}
 	table, err := mimetypes.New(s.MIMETypes)
@@ -142,7 +149,11 @@ func (s *Simple) Provision(ctx caddy.Context) error {
 	}
 	s.mime = table
 	s.hide, err = absHide(s.Hide)
-	return err
+	if err != nil {
+		return err
+	}
+	s.hide = append(s.hide, dataDirHide()...)
+	return nil
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
@@ -155,20 +166,23 @@ func (s *Simple) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	root, err := resolveRoot(repl, s.Root)
 	if err != nil {
-		return caddyhttp.Error(http.StatusInternalServerError, err)
+		err = errInternal(err)
+	} else {
+		err = s.serve(w, r, root, pypath.Target(r.URL))
 	}
-	return s.serve(w, r, root, pypath.Target(r.URL), nil)
+	if err != nil {
+		logCause(s.logger, r, err)
+	}
+	return err
 }
 
 // serve is send_head plus do_GET/do_HEAD for the target (Python's
 // self.path) under root. pyhttp_cgi calls it for the paths that are not
-// scripts, with guard: it vets every file or directory whose content or
-// names are about to be sent (after the trailing-slash redirect, which
-// discloses nothing), so that no other name for a CGI directory, an index
-// file included, can reveal a script's source.
-func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target string, guard func(name string) error) error {
+// scripts.
+func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target string) error {
+	guard := s.guard
 	if guard == nil {
-		guard = func(string) error { return nil }
+		guard = func(string, string) error { return nil }
 	}
 	translated, err := pypath.Translate(s.version, root, target)
 	if err != nil {
@@ -204,13 +218,13 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 			// os.path.isfile: a directory or broken link named index.html
 			// is skipped and the next name tried.
 			if fi, err := os.Stat(indexPath); err == nil && fi.Mode().IsRegular() && !fileHidden(indexPath, s.hide) {
-				if err := guard(indexPath); err != nil {
+				if err := guard(root, indexPath); err != nil {
 					return err
 				}
 				return s.serveFile(w, r, indexPath)
 			}
 		}
-		if err := guard(name); err != nil {
+		if err := guard(root, name); err != nil {
 			return err
 		}
 		return s.serveListing(w, r, name, target)
@@ -219,7 +233,7 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 		// send_head: "path ends with / but is not a directory".
 		return errFileNotFound(nil)
 	}
-	if err := guard(name); err != nil {
+	if err := guard(root, name); err != nil {
 		return err
 	}
 	return s.serveFile(w, r, name)
@@ -272,7 +286,7 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 		case byterange.Unsatisfiable:
 			h.Set("Content-Range", rng.ContentRange(size))
 			h.Del("Last-Modified")
-			return caddyhttp.Error(http.StatusRequestedRangeNotSatisfiable, fmt.Errorf("range %q of a %d-byte file", header, size))
+			return errStatus(http.StatusRequestedRangeNotSatisfiable, fmt.Errorf("range %q of a %d-byte file", header, size))
 		}
 	}
 
@@ -368,36 +382,6 @@ func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, dir, targe
 		return err
 	}
 	return bw.Flush()
-}
-
-// listingHide returns the hide test for the entries of dir, or nil if no
-// pattern can match any of them. It decides what fileHidden would for
-// dir/name, given that dir itself is not hidden, without joining and
-// matching a full path per entry: with the Caddyfile always in the list,
-// that cost a sixth of a 100,000-entry listing. A pattern with a separator
-// can only match a child of dir if its directory part matches dir, since no
-// glob metacharacter crosses a separator; a prefix match would be on dir or
-// an ancestor, which would have hidden dir itself.
-func listingHide(dir string, hide []string) func(name string) bool {
-	var globs []string
-	for _, h := range hide {
-		if !strings.Contains(h, string(filepath.Separator)) {
-			globs = append(globs, h)
-		} else if ok, _ := filepath.Match(filepath.Dir(h), dir); ok {
-			globs = append(globs, filepath.Base(h))
-		}
-	}
-	if len(globs) == 0 {
-		return nil
-	}
-	return func(name string) bool {
-		for _, g := range globs {
-			if hidden, _ := filepath.Match(g, name); hidden {
-				return true
-			}
-		}
-		return false
-	}
 }
 
 // acceptsJSON reports whether the Accept header asks for application/json

@@ -11,71 +11,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
-
-func TestQuote(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, in, want string
-	}{
-		{"empty", "", ""},
-		{"unreserved kept", "AZaz09_.-~", "AZaz09_.-~"},
-		{"slash is safe", "d/", "d/"},
-		{"space", "a b", "a%20b"},
-		{"html specials and quotes", `& < > " '`, "%26%20%3C%20%3E%20%22%20%27"},
-		{"sub-delims and gen-delims", "@+=:,;!$()*&#%?", "%40%2B%3D%3A%2C%3B%21%24%28%29%2A%26%23%25%3F"},
-		{"spec example", `sp ace & <tag> "q" 's'.txt`, "sp%20ace%20%26%20%3Ctag%3E%20%22q%22%20%27s%27.txt"},
-		{"hangul", "김윤미.txt", "%EA%B9%80%EC%9C%A4%EB%AF%B8.txt"},
-		{"control chars", "a\nb\x00", "a%0Ab%00"},
-		{"upper-case hex", "\x7f", "%7F"},
-		{"undecodable 0xFF is surrogate U+DCFF", "\xff", "%ED%B3%BF"},
-		{"undecodable 0x80 is surrogate U+DC80", "\x80", "%ED%B2%80"},
-		{"encoded surrogate is three bad bytes", "\xed\xa0\x80", "%ED%B3%AD%ED%B2%A0%ED%B2%80"},
-		{"truncated sequence", "\xe4\xb8A", "%ED%B3%A4%ED%B2%B8A"},
-		{"U+0130", "İ", "%C4%B0"},
-		{"supplementary", "😀", "%F0%9F%98%80"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := Quote(tt.in); got != tt.want {
-				t.Errorf("Quote(%q): got %q, want %q", tt.in, got, tt.want)
-			}
-			if got := quotedLen(tt.in); got != len(tt.want) {
-				t.Errorf("quotedLen(%q): got %d, want %d", tt.in, got, len(tt.want))
-			}
-		})
-	}
-}
-
-func TestEscape(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, in, want string
-	}{
-		{"empty", "", ""},
-		{"plain", "a.txt", "a.txt"},
-		{"amp lt gt", "a&b<c>d", "a&amp;b&lt;c&gt;d"},
-		{"quotes stay literal", `"q" 's'`, `"q" 's'`},
-		{"spec example", `sp ace & <tag> "q" 's'.txt`, `sp ace &amp; &lt;tag&gt; "q" 's'.txt`},
-		{"entity is escaped again", "&amp;", "&amp;amp;"},
-		{"hangul", "김윤미", "김윤미"},
-		{"undecodable byte passes through", "\xff&", "\xff&amp;"},
-		{"punctuation untouched", "@+=:,;!$()*#%?", "@+=:,;!$()*#%?"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := Escape(tt.in); got != tt.want {
-				t.Errorf("Escape(%q): got %q, want %q", tt.in, got, tt.want)
-			}
-			if got := escapedLen(tt.in); got != len(tt.want) {
-				t.Errorf("escapedLen(%q): got %d, want %d", tt.in, got, len(tt.want))
-			}
-		})
-	}
-}
 
 // The document for an empty directory is Python's template with "<ul>"
 // directly followed by "</ul>", and an entry list renders the spec §6
@@ -216,11 +154,11 @@ func FuzzListing(f *testing.F) {
 		if n := HTMLLength(pyversion.Default, title, entries); n != int64(len(doc)) {
 			t.Fatalf("HTMLLength: got %d, want %d (bytes written)", n, len(doc))
 		}
-		head := htmlHead + Escape(title) + htmlTitleEnd + Escape(title) + htmlH1End
+		head := htmlHead + pystr.HTMLEscape(title) + htmlTitleEnd + pystr.HTMLEscape(title) + htmlH1End
 		if !strings.HasPrefix(doc, head) || !strings.HasSuffix(doc, htmlTail) || len(doc) < len(head)+len(htmlTail) {
 			t.Fatalf("document frame: got %q", doc)
 		}
-		if got := html.UnescapeString(Escape(title)); got != title && utf8.ValidString(title) {
+		if got := html.UnescapeString(pystr.HTMLEscape(title)); got != title && utf8.ValidString(title) {
 			t.Fatalf("title round trip: got %q, want %q", got, title)
 		}
 		rest := doc[len(head) : len(doc)-len(htmlTail)]
@@ -253,7 +191,7 @@ func FuzzListing(f *testing.F) {
 			if got := unsurrogate([]byte(raw)); got != wantHref {
 				t.Fatalf("href %q unquotes to %q, want %q", href, got, wantHref)
 			}
-			if strings.ContainsFunc(href, func(r rune) bool { return r != '%' && (r >= utf8.RuneSelf || !unreserved[r]) }) {
+			if strings.ContainsFunc(href, func(r rune) bool { return r != '%' && pystr.QuotedLen(string(r)) != 1 }) {
 				t.Fatalf("href %q has a byte quote would encode", href)
 			}
 			// html.UnescapeString rewrites invalid UTF-8 inside entities

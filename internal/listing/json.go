@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // WriteJSON streams the JSON listing, which Python does not have: an array
@@ -32,7 +34,7 @@ func WriteJSON(w io.Writer, entries []Entry) error {
 		buf = append(buf, `{"name":`...)
 		buf = appendJSONString(buf, e.Name)
 		buf = append(buf, `,"url":"`...)
-		buf = appendQuoted(buf, e.Name) // only unreserved bytes and %XX: no JSON escaping needed
+		buf = pystr.AppendQuoted(buf, e.Name) // only unreserved bytes and %XX: no JSON escaping needed
 		if e.IsDir {
 			buf = append(buf, '/')
 		}

@@ -9,9 +9,10 @@
 // fixed amount per entry.
 //
 // Names are raw bytes as the directory holds them; everything Python does
-// on the surrogateescape-decoded str (Lower for sorting, Quote for hrefs,
-// Escape for labels, DecodeTitle for the heading) is reproduced on those
-// bytes, so undecodable names list exactly as Python lists them.
+// on the surrogateescape-decoded str (pystr.Lower for sorting, pystr.Quote
+// for hrefs, pystr.HTMLEscape for labels, DecodeTitle for the heading) is
+// reproduced on those bytes, so undecodable names list exactly as Python
+// lists them.
 package listing
 
 import (
@@ -24,6 +25,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // Entry is one directory entry.
@@ -46,7 +49,7 @@ type Options struct {
 const readBatch = 1024
 
 // Read lists dir in directory order, applies Hide, and sorts stably by
-// Lower(name), which is list_directory's os.listdir + list.sort(key=str.lower).
+// pystr.Lower(name), which is list_directory's os.listdir + list.sort(key=str.lower).
 // Any error opening or reading the directory is returned (the lead maps it to
 // 404 "No permission to list directory", as Python maps OSError).
 //
@@ -135,7 +138,7 @@ func keyPrefix(k string) uint64 {
 // chunkSize is the number of entries per chunk Read gathers.
 const chunkSize = 1024
 
-// sortEntries returns the n entries held in chunks sorted by sortKey(Name),
+// sortEntries returns the n entries held in chunks sorted by pystr.SortKey(Name),
 // keeping directory order for equal keys as Python's stable list.sort does.
 // Keys are computed once up front (and share the name's memory when it is
 // already lower-case ASCII); ordering ties by original index makes the
@@ -153,7 +156,7 @@ func sortEntries(chunks [][]Entry, n int) []Entry {
 	keys := make([]keyed, 0, n)
 	for i, c := range chunks {
 		for j := range c {
-			k := sortKey(c[j].Name)
+			k := pystr.SortKey(c[j].Name)
 			keys = append(keys, keyed{keyPrefix(k), k, i*chunkSize + j})
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
@@ -118,10 +120,10 @@ func TestWriteHTMLMatchesPython(t *testing.T) {
 		{"title undecodable", dir, "/%FF/"},     // unquote falls back to errors="replace"
 		{"title surrogate", dir, "/%ED%B3%BF/"}, // surrogatepass, then surrogateescape on output
 	}
-	for _, python := range pythons(t) {
+	for _, python := range pythontest.Interpreters(t) {
 		for _, tc := range cases {
-			t.Run(python.version+"/"+tc.name, func(t *testing.T) {
-				want, headers := runPython(t, python.path, pyListDirectory, tc.dir, tc.path)
+			t.Run(python.Version+"/"+tc.name, func(t *testing.T) {
+				want, headers := pythontest.Run(t, python.Path, pyListDirectory, tc.dir, tc.path)
 				h := parseHeaders(headers)
 				title, err := DecodeTitle(tc.path)
 				if err != nil {
@@ -132,13 +134,13 @@ func TestWriteHTMLMatchesPython(t *testing.T) {
 					t.Fatal(err)
 				}
 				var got bytes.Buffer
-				if err := WriteHTML(&got, python.v, title, entries); err != nil {
+				if err := WriteHTML(&got, python.V, title, entries); err != nil {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(got.Bytes(), want) {
 					t.Errorf("body differs from Python\ngot:\n%s\nwant:\n%s", got.Bytes(), want)
 				}
-				if n := HTMLLength(python.v, title, entries); n != int64(got.Len()) || n != atoi64(t, h["Content-Length"]) {
+				if n := HTMLLength(python.V, title, entries); n != int64(got.Len()) || n != atoi64(t, h["Content-Length"]) {
 					t.Errorf("HTMLLength = %d, written %d, Python Content-Length %s", n, got.Len(), h["Content-Length"])
 				}
 				if got, want := ContentType, h["Content-type"]; got != want {
@@ -188,7 +190,7 @@ func TestReadTypes(t *testing.T) {
 		}
 	}
 	for i := 1; i < len(entries); i++ {
-		if sortKey(entries[i-1].Name) > sortKey(entries[i].Name) {
+		if pystr.SortKey(entries[i-1].Name) > pystr.SortKey(entries[i].Name) {
 			t.Errorf("order: got %q before %q", entries[i-1].Name, entries[i].Name)
 		}
 	}
@@ -221,7 +223,7 @@ func TestReadSortIsStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := slices.Clone(raw)
-	slices.SortStableFunc(want, func(a, b string) int { return strings.Compare(Lower(a), Lower(b)) })
+	slices.SortStableFunc(want, func(a, b string) int { return strings.Compare(pystr.Lower(a), pystr.Lower(b)) })
 	entries, err := Read(dir, Options{})
 	if err != nil {
 		t.Fatal(err)

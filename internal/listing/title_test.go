@@ -8,6 +8,10 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 )
 
 func TestDecodeTitle(t *testing.T) {
@@ -94,9 +98,9 @@ func TestDecodeTitleMatchesPython(t *testing.T) {
 	for i, tg := range targets {
 		args[i] = hex.EncodeToString([]byte(tg))
 	}
-	for _, python := range pythons(t) {
-		t.Run(python.version, func(t *testing.T) {
-			out, _ := runPython(t, python.path, pyTitles, args...)
+	for _, python := range pythontest.Interpreters(t) {
+		t.Run(python.Version, func(t *testing.T) {
+			out, _ := pythontest.Run(t, python.Path, pyTitles, args...)
 			sc := bufio.NewScanner(bytes.NewReader(out))
 			i, bad := 0, 0
 			for ; sc.Scan(); i++ {
@@ -104,7 +108,7 @@ func TestDecodeTitleMatchesPython(t *testing.T) {
 				if err != nil {
 					got = "ERR"
 				} else {
-					got = hex.EncodeToString([]byte(Escape(got)))
+					got = hex.EncodeToString([]byte(pystr.HTMLEscape(got)))
 				}
 				if want := sc.Text(); got != want {
 					bad++
@@ -132,14 +136,14 @@ func FuzzDecodeTitle(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = DecodeTitle(s)
-		got, err := DecodeTitle(Quote(s))
+		got, err := DecodeTitle(pystr.Quote(s))
 		if err != nil {
 			t.Fatalf("DecodeTitle(Quote(%q)) error: %v", s, err)
 		}
 		if got != s {
 			t.Fatalf("DecodeTitle(Quote(%q)): got %q, want %q", s, got, s)
 		}
-		if !strings.Contains(s, "%") && isASCII(s) {
+		if !strings.Contains(s, "%") && !strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) {
 			if got, _ := DecodeTitle(s); got != s {
 				t.Fatalf("DecodeTitle(%q): got %q, want it unchanged", s, got)
 			}

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pyhttp/caddy-pyhttp/internal/listing"
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // ErrInvalidExtension reports an override key that guess_type could never
@@ -120,11 +120,11 @@ func (t *Table) TypeByName(name string) string {
 	if typ, ok := t.overrides[ext]; ok {
 		return typ
 	}
-	if typ, ok := t.overrides[listing.Lower(ext)]; ok {
+	if typ, ok := t.overrides[pystr.Lower(ext)]; ok {
 		return typ
 	}
 	for {
-		s, ok := defaultSuffixes[listing.Lower(ext)]
+		s, ok := defaultSuffixes[pystr.Lower(ext)]
 		if !ok {
 			break
 		}
@@ -133,7 +133,7 @@ func (t *Table) TypeByName(name string) string {
 	if _, ok := defaultEncodings[ext]; ok {
 		_, ext = splitext(base)
 	}
-	if typ, ok := defaultTypes[listing.Lower(ext)]; ok {
+	if typ, ok := defaultTypes[pystr.Lower(ext)]; ok {
 		return typ
 	}
 	return fallbackType

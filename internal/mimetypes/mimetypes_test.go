@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pyhttp/caddy-pyhttp/internal/listing"
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 )
 
@@ -171,8 +171,8 @@ func TestPyLower(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := listing.Lower(tt.in); got != tt.want {
-				t.Errorf("listing.Lower(%q): got %q, want %q", tt.in, got, tt.want)
+			if got := pystr.Lower(tt.in); got != tt.want {
+				t.Errorf("pystr.Lower(%q): got %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}

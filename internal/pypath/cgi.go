@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // ErrInvalidCGIDir is wrapped by every error of CleanCGIDir, so a caller can
@@ -14,7 +16,7 @@ var ErrInvalidCGIDir = errors.New("invalid cgi directory")
 
 // CollapsePath is http.server._url_collapse_path applied to a raw path that
 // has no query part (Go split it off already; a '?' here is taken
-// literally). It percent-decodes with Unquote, splits on '/', drops empty
+// literally). It percent-decodes with pystr.Unquote, splits on '/', drops empty
 // and "." segments, lets ".." pop the previous segment, and rebuilds the
 // path as "/" + head + "/" + tail exactly as Python does, so "/cgi-bin"
 // gives "//cgi-bin", "/" gives "//", "/a/b/" stays "/a/b/" and
@@ -26,7 +28,7 @@ var ErrInvalidCGIDir = errors.New("invalid cgi directory")
 // It returns ErrAboveRoot where Python raises IndexError ('..' with nothing
 // left to pop) and ErrNUL on a decoded NUL byte.
 func CollapsePath(rawPath string) (string, error) {
-	p := Unquote(rawPath)
+	p := pystr.Unquote(rawPath)
 	if strings.IndexByte(p, 0) >= 0 {
 		return "", fmt.Errorf("collapsing %q: %w", rawPath, ErrNUL)
 	}

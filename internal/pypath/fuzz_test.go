@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
@@ -39,7 +40,7 @@ func FuzzTranslate(f *testing.F) {
 			if err != nil {
 				p, _, _ := strings.Cut(target, "?")
 				p, _, _ = strings.Cut(p, "#")
-				if !errors.Is(err, ErrNUL) || !strings.Contains(Unquote(p), "\x00") {
+				if !errors.Is(err, ErrNUL) || !strings.Contains(pystr.Unquote(p), "\x00") {
 					t.Fatalf("%q: Translate(%q) got error %v without a decoded NUL", v, target, err)
 				}
 			} else {

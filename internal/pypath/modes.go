@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // ErrInvalidExt is wrapped by every error of CleanScriptExt.
@@ -182,7 +184,7 @@ func StrippedPrefix(origEscaped, curEscaped string) (escaped, decoded string) {
 	if !strings.HasPrefix(p, "/") {
 		return "", ""
 	}
-	d := Unquote(p)
+	d := pystr.Unquote(p)
 	if strings.IndexByte(d, 0) >= 0 {
 		return "", ""
 	}

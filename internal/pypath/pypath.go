@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
@@ -67,7 +68,7 @@ var (
 // non-ASCII bytes, which Python would see as sent.
 func Target(u *url.URL) string {
 	p := u.RawPath
-	if p == "" || Unquote(p) != u.Path {
+	if p == "" || pystr.Unquote(p) != u.Path {
 		p = u.EscapedPath()
 	}
 	if u.RawQuery != "" || u.ForceQuery {
@@ -85,51 +86,10 @@ func collapseLeadingSlashes(s string) string {
 	return s
 }
 
-// Unquote is urllib.parse.unquote(s, errors='surrogateescape') on bytes: every
-// %XX with two hex digits (either case) becomes that byte, a malformed escape
-// stays literally, '+' is NOT a space (unquote, not unquote_plus), and all
-// other bytes pass through unchanged. It never fails, unlike url.PathUnescape,
-// because Python accepts "%zz" and "100%" as literal text.
-func Unquote(s string) string {
-	i := strings.IndexByte(s, '%')
-	if i < 0 {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	b.WriteString(s[:i])
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) {
-			if h, ok := unhex(s[i+1]); ok {
-				if l, ok := unhex(s[i+2]); ok {
-					b.WriteByte(h<<4 | l)
-					i += 2
-					continue
-				}
-			}
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // decode is Unquote followed by foldSurrogates: the bytes Python would hand
 // to the filesystem for a percent-encoded path.
 func decode(s string) string {
-	return foldSurrogates(Unquote(s))
+	return foldSurrogates(pystr.Unquote(s))
 }
 
 // foldSurrogates turns each UTF-8-encoded lone surrogate U+DC80..U+DCFF

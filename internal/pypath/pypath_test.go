@@ -93,35 +93,6 @@ func TestTargetThroughServer(t *testing.T) {
 
 // TestUnquote proves Unquote is urllib.parse.unquote on bytes: escapes of
 // either case decode, malformed ones stay, and '+' is not a space.
-func TestUnquote(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, in, want string
-	}{
-		{"empty", "", ""},
-		{"no escapes", "/a/b", "/a/b"},
-		{"upper hex", "%41%2F", "A/"},
-		{"lower hex", "%c3%a9", "é"},
-		{"plus is literal", "a+b", "a+b"},
-		{"percent at end", "100%", "100%"},
-		{"one digit at end", "%4", "%4"},
-		{"bad digit", "%zz%4g", "%zz%4g"},
-		{"escaped percent not decoded twice", "%2541", "%41"},
-		{"nul", "%00", "\x00"},
-		{"invalid utf-8 byte", "%FF", "\xff"},
-		{"raw bytes pass", "\xff\xfe", "\xff\xfe"},
-		{"percent before valid escape", "%%41", "%A"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := Unquote(tt.in); got != tt.want {
-				t.Errorf("Unquote(%q) got %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 // TestTranslate proves translate_path's rules from spec section 4: query and
 // fragment cut before decoding, trailing slash from the encoded form, '..'
 // clamped at the root, and %2F as a separator.

@@ -4,11 +4,15 @@
 package pythontest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // Find returns the path of a CPython whose version is between 3.minMinor
@@ -44,4 +48,68 @@ func Find(minMinor, maxMinor int) string {
 		}
 	}
 	return ""
+}
+
+// Interpreter is a python3 binary and its version, which names subtests.
+type Interpreter struct {
+	Path, Version string
+	// V is the python_version that must reproduce this interpreter.
+	V pyversion.Version
+}
+
+// Interpreters returns the interpreters the differential tests run against:
+// the CPython 3.11, 3.12 and 3.13 that are installed (pyenv or PATH), else
+// python3 from PATH, or the space-separated list in LISTING_PYTHONS. Tests
+// skip when none is found.
+func Interpreters(t testing.TB) []Interpreter {
+	t.Helper()
+	list := strings.Fields(os.Getenv("LISTING_PYTHONS"))
+	if len(list) == 0 {
+		for minor := 11; minor <= 13; minor++ {
+			if p := Find(minor, minor); p != "" {
+				list = append(list, p)
+			}
+		}
+	}
+	if len(list) == 0 {
+		list = []string{"python3"}
+	}
+	var found []Interpreter
+	for _, p := range list {
+		path, err := exec.LookPath(p)
+		if err != nil {
+			continue
+		}
+		out, err := exec.Command(path, "-c", "import platform; print(platform.python_version())").Output()
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		version := strings.TrimSpace(string(out))
+		major, minor, _ := strings.Cut(version, ".")
+		minor, _, _ = strings.Cut(minor, ".")
+		v, err := pyversion.Parse(major + "." + minor)
+		if err != nil {
+			t.Fatalf("%s: python %s: %v", path, version, err)
+		}
+		found = append(found, Interpreter{Path: path, Version: "py" + version, V: v})
+	}
+	if len(found) == 0 {
+		t.Skip("python3 not found")
+	}
+	return found
+}
+
+// Run runs script under python with the filesystem encoding forced to
+// UTF-8 (PYTHONUTF8=1, which also makes the error handler surrogateescape,
+// as on any modern Linux) and returns its stdout and stderr.
+func Run(t testing.TB, python, script string, args ...string) (stdout, stderr []byte) {
+	t.Helper()
+	cmd := exec.Command(python, append([]string{"-c", script}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONUTF8=1", "PYTHONIOENCODING=utf-8:surrogateescape")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", python, err, errb.Bytes())
+	}
+	return out.Bytes(), errb.Bytes()
 }

@@ -1,4 +1,14 @@
-package listing
+// Package pystr holds Python's string rules, each in one place:
+// str.lower() and the sort key of list.sort(key=str.lower) (Lower,
+// SortKey), urllib.parse.quote and unquote (Quote, Unquote),
+// html.escape(quote=False) (HTMLEscape), repr() of a str (Repr) and
+// http.server's log_message escaping (LogEscape).
+//
+// Strings are Go strings of raw bytes standing for the str Python would
+// hold after decoding them with surrogateescape: valid UTF-8 is text, every
+// undecodable byte b is the lone surrogate U+DC00+b. The package needs no
+// Caddy and no other package of this module.
+package pystr
 
 import (
 	"unicode"
@@ -11,7 +21,7 @@ import (
 // unchanged.
 //
 // It differs from strings.ToLower in two ways that change the listing order
-// (spec §6): U+0130 maps to "i\u0307" (the only unconditional multi-rune
+// (the listing is sorted by it): U+0130 maps to "i\u0307" (the only unconditional multi-rune
 // lowercase mapping in SpecialCasing.txt, which CPython's
 // _PyUnicode_ToLowerFull applies), and U+03A3 becomes final sigma U+03C2 in
 // the Final_Sigma context (CPython's handle_capital_sigma in
@@ -25,14 +35,14 @@ func Lower(s string) string {
 	return string(appendLower(make([]byte, 0, len(s)+2), s, false))
 }
 
-// sortKey returns the key Python's list.sort(key=str.lower) compares. Its
+// SortKey returns the key Python's list.sort(key=str.lower) compares. Its
 // bytes order the same way as the code points of the Python string: valid
 // UTF-8 already does, and undecodable bytes are written as the
 // surrogatepass encoding of their surrogateescape code point (U+DC80..U+DCFF
 // become ED B2 80..ED B3 BF), which sorts between U+D7FF and U+E000 exactly
 // where Python puts the lone surrogates. The raw byte would sort wrongly
 // (0x80 before "é").
-func sortKey(s string) string {
+func SortKey(s string) string {
 	if k, ok := lowerASCII(s); ok {
 		return k
 	}

@@ -1,4 +1,4 @@
-package listing
+package pystr
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pythontest"
 )
 
 func TestLower(t *testing.T) {
@@ -73,8 +75,8 @@ func TestSortKeyOrdersLikeCodePoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if a, b := sortKey(tt.less), sortKey(tt.more); a >= b {
-				t.Errorf("sortKey(%q) = %q, sortKey(%q) = %q: got not less, want less", tt.less, a, tt.more, b)
+			if a, b := SortKey(tt.less), SortKey(tt.more); a >= b {
+				t.Errorf("SortKey(%q) = %q, SortKey(%q) = %q: got not less, want less", tt.less, a, tt.more, b)
 			}
 		})
 	}
@@ -84,7 +86,7 @@ func TestSortKeyOrdersLikeCodePoints(t *testing.T) {
 // allocates nothing per entry for keys.
 func TestSortKeyNoAllocForLowerASCII(t *testing.T) {
 	name := strings.Repeat("file-0001.txt", 2)
-	if n := testing.AllocsPerRun(100, func() { _ = sortKey(name) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = SortKey(name) }); n != 0 {
 		t.Errorf("sortKey allocations: got %v, want 0", n)
 	}
 }
@@ -130,9 +132,9 @@ func assignedInGo(r rune) bool {
 // Unicode tables know, including the Final_Sigma context, which depends on
 // the Cased and Case_Ignorable properties of the neighbours.
 func TestLowerMatchesPythonAllCodePoints(t *testing.T) {
-	for _, python := range pythons(t) {
-		t.Run(python.version, func(t *testing.T) {
-			out, _ := runPython(t, python.path, pyCaseTable)
+	for _, python := range pythontest.Interpreters(t) {
+		t.Run(python.Version, func(t *testing.T) {
+			out, _ := pythontest.Run(t, python.Path, pyCaseTable)
 			lower := map[rune]string{}
 			kind := map[rune]byte{}
 			var assigned [][2]rune
@@ -223,8 +225,8 @@ func FuzzLower(f *testing.F) {
 			}
 			i += n
 		}
-		if k := sortKey(s); k != string(want) {
-			t.Fatalf("sortKey(%q): got %q, want %q", s, k, want)
+		if k := SortKey(s); k != string(want) {
+			t.Fatalf("SortKey(%q): got %q, want %q", s, k, want)
 		}
 	})
 }

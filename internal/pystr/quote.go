@@ -1,0 +1,178 @@
+package pystr
+
+import (
+	"bufio"
+	"strings"
+	"unicode/utf8"
+)
+
+// Quote is urllib.parse.quote(s, errors="surrogatepass") with the default
+// safe="/": every byte outside A-Z a-z 0-9 _ . - ~ / becomes %XX with
+// upper-case hex. url.PathEscape keeps @ + = : , ; ! $ ( ) * & and so must
+// not be used. s is taken as Python's surrogateescape-decoded filename, so an
+// undecodable byte b is encoded as the surrogatepass UTF-8 of U+DC00+b
+// (0xFF becomes %ED%B3%BF), which Python's own unquote maps back.
+func Quote(s string) string {
+	n := QuotedLen(s)
+	if n == len(s) {
+		return s
+	}
+	b := make([]byte, 0, n)
+	return string(AppendQuoted(b, s))
+}
+
+// unreserved marks the bytes urllib.parse.quote never encodes: its
+// _ALWAYS_SAFE set (RFC 3986 §2.3 unreserved characters, "~" included
+// since Python 3.7) plus the default safe "/".
+var unreserved = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '_' || c == '.' || c == '-' || c == '~' || c == '/'
+	}
+	return t
+}()
+
+const upperHex = "0123456789ABCDEF"
+
+// QuotedLen is len(Quote(s)) without building it.
+func QuotedLen(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if unreserved[c] {
+				n++
+			} else {
+				n += 3
+			}
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && w == 1 {
+			n += 9 // three-byte encoded surrogate
+		} else {
+			n += 3 * w
+		}
+		i += w
+	}
+	return n
+}
+
+// AppendQuoted appends Quote(s) to dst.
+func AppendQuoted(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if unreserved[c] {
+				dst = append(dst, c)
+			} else {
+				dst = appendPct(dst, c)
+			}
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && w == 1 {
+			var buf [3]byte
+			for _, b := range appendSurrogate(buf[:0], c) {
+				dst = appendPct(dst, b)
+			}
+		} else {
+			for k := i; k < i+w; k++ {
+				dst = appendPct(dst, s[k])
+			}
+		}
+		i += w
+	}
+	return dst
+}
+
+// appendPct appends b as %XX with upper-case hex, as quote does.
+func appendPct(dst []byte, b byte) []byte {
+	return append(dst, '%', upperHex[b>>4], upperHex[b&15])
+}
+
+// WriteQuoted writes Quote(s) to bw without allocating: runs of unreserved
+// ASCII go out as one substring, other bytes one %XX at a time. (A stack
+// buffer handed to bw.Write would escape to the heap.)
+func WriteQuoted(bw *bufio.Writer, s string) {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf && unreserved[c] {
+			i++
+			continue
+		}
+		bw.WriteString(s[start:i])
+		w := 1
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, w = utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && w == 1 {
+				cp := 0xDC00 + rune(c) // surrogatepass, as appendSurrogate
+				writePct(bw, 0xE0|byte(cp>>12))
+				writePct(bw, 0x80|byte(cp>>6)&0x3F)
+				writePct(bw, 0x80|byte(cp)&0x3F)
+				i++
+				start = i
+				continue
+			}
+		}
+		for k := i; k < i+w; k++ {
+			writePct(bw, s[k])
+		}
+		i += w
+		start = i
+	}
+	bw.WriteString(s[start:])
+}
+
+// writePct writes b as %XX with upper-case hex.
+func writePct(bw *bufio.Writer, b byte) {
+	bw.WriteByte('%')
+	bw.WriteByte(upperHex[b>>4])
+	bw.WriteByte(upperHex[b&15])
+}
+
+// Unquote is urllib.parse.unquote(s, errors='surrogateescape') on bytes: every
+// %XX with two hex digits (either case) becomes that byte, a malformed escape
+// stays literally, '+' is NOT a space (unquote, not unquote_plus), and all
+// other bytes pass through unchanged. It never fails, unlike url.PathUnescape,
+// because Python accepts "%zz" and "100%" as literal text.
+func Unquote(s string) string {
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) {
+			if h, ok := unhex(s[i+1]); ok {
+				if l, ok := unhex(s[i+2]); ok {
+					b.WriteByte(h<<4 | l)
+					i += 2
+					continue
+				}
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// unhex is the value of the hex digit c, either case.
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
