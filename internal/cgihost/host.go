@@ -465,9 +465,9 @@ type process struct {
 	script *Script
 	cmd    *exec.Cmd
 	pid    int
-	pidfd  int // ours to close (awaitExit does); -1 if none
 	start  time.Time
 	log    *zap.Logger
+	sys    sysState // per-OS wait state (proc_linux.go, proc_other.go)
 
 	stdout *os.File
 	stderr *os.File
@@ -611,7 +611,7 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 		script:     s,
 		cmd:        cmd,
 		pid:        cmd.Process.Pid,
-		pidfd:      -1,
+		sys:        newSysState(pidfd),
 		start:      time.Now(),
 		log:        logger,
 		stdout:     stdoutR,
@@ -625,9 +625,6 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 		supDone:    make(chan struct{}),
 		stdinDone:  make(chan struct{}),
 		stderrDone: make(chan struct{}),
-	}
-	if pidfd != nil {
-		p.pidfd = *pidfd
 	}
 	p.errlog = &stderrLog{log: logger, script: s.Path, pid: p.pid}
 
