@@ -1339,6 +1339,7 @@ func TestDrainWaitsForSpoolingRequest(t *testing.T) {
 	h := &Host{}
 	ts := newTestServer(t, h, modeScript(t, "echo"))
 	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() }) // before the server's cleanup waits for the handler
 	done := make(chan string, 1)
 	go func() {
 		req, _ := http.NewRequest("POST", ts.URL+"/", pr)
@@ -1361,7 +1362,14 @@ func TestDrainWaitsForSpoolingRequest(t *testing.T) {
 		h.Drain(10 * time.Second)
 		close(drained)
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// Twice the quiet spell after which Drain closes a host it sees idle:
+	// a Drain that missed the spooling request would have closed by now.
+	time.Sleep(2 * drainQuiet * drainPoll)
+	select {
+	case <-drained:
+		t.Fatal("Drain returned while a request was still spooling its body")
+	default:
+	}
 	_, _ = io.WriteString(pw, "second half")
 	pw.Close()
 	if got := <-done; !strings.HasSuffix(got, "first half second half") || !strings.HasPrefix(got, "200 ") {
