@@ -256,11 +256,12 @@ http://:%d {
 	route {
 		pyhttp_cgi {
 			kill_grace 100ms
+			env CONFIG_MARKER %s
 		}
 		respond %q
 	}
 }
-`, adminPort, simplePort, 9443+portOffset, grace, cgiPort, root, marker)
+`, adminPort, simplePort, 9443+portOffset, grace, cgiPort, root, marker, marker)
 }
 
 // startReloadable loads the reload test's config with the given grace
@@ -279,32 +280,36 @@ func startReloadable(t *testing.T, root, grace string) (reload func(marker strin
 	return func(marker string) { tester.InitServer(reloadConfig(root, grace, marker), "caddyfile") }
 }
 
-// A config reload lets a running script finish within Caddy's grace
-// period: its client gets the whole response.
+// A config reload lets a script started under the old config finish within
+// Caddy's grace period: its client gets the whole response, written by the
+// old config's script, while new requests already get the new config.
 func TestCGIReloadLetsScriptsFinishWithinGrace(t *testing.T) {
 	root := processTree(t)
+	chmodAll(t, root, 0o755, "cgi-bin/reload.sh")
 	reload := startReloadable(t, root, "5s")
-	type result struct {
-		status int
-		body   string
-		err    error
+	resp, err := noRedirectClient.Get(cgiURL("/cgi-bin/reload.sh"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := noRedirectClient.Get(cgiURL("/cgi-bin/slow.sh"))
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		done <- result{resp.StatusCode, string(body), err}
-	}()
-	time.Sleep(300 * time.Millisecond) // the script is running (it sleeps 1 s)
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	// The script streamed its first line: it runs under the old config.
+	if line, err := br.ReadString('\n'); err != nil || line != "started first\n" {
+		t.Fatalf("first line: got %q (%v), want %q", line, err, "started first\n")
+	}
 	reload("second")
-	r := <-done
-	if r.err != nil || r.status != 200 || r.body != "slow\n" {
-		t.Errorf("in-flight request across the reload: got %d %q (%v), want 200 %q", r.status, r.body, r.err, "slow\n")
+	late, err := noRedirectClient.Get(cgiURL("/cgi-bin/reload.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(late.Body).ReadString('\n')
+	late.Body.Close()
+	if err != nil || line != "started second\n" {
+		t.Fatalf("request after the reload: got %q (%v), want the new config's %q", line, err, "started second\n")
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil || resp.StatusCode != 200 || string(rest) != "done first\n" {
+		t.Errorf("in-flight request across the reload: got %d, rest %q (%v), want 200 and %q", resp.StatusCode, rest, err, "done first\n")
 	}
 }
 
