@@ -13,11 +13,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/pyhttp/caddy-pyhttp/internal/proctest"
 )
 
 // The process-control rules of pyhttp_cgi, through the real in-process
@@ -121,7 +121,7 @@ func TestCGIClientDisconnectKillsProcessGroup(t *testing.T) {
 	resp.Body.Close() // the connection goes with it: the transport cannot reuse a half-read body
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	for _, pid := range []int{script, child} {
-		waitProcessGone(t, pid, time.Second)
+		proctest.WaitGone(t, pid, time.Second)
 	}
 }
 
@@ -219,27 +219,6 @@ func TestCGIStreamsHundredMiBFlat(t *testing.T) {
 	}
 }
 
-// waitProcessGone waits until pid no longer exists or is a zombie (the
-// scripts' background children are reparented and may await their reaper).
-func waitProcessGone(t *testing.T, pid int, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
-			return
-		}
-		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			if _, rest, ok := strings.Cut(string(stat), ") "); ok && strings.HasPrefix(rest, "Z") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still running %v after the client left", pid, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // reloadConfig is a full config for the reload tests: the CGI site with
 // the given grace period and a marker that makes each load a new config.
 func reloadConfig(root, grace, marker string) string {
@@ -333,6 +312,6 @@ func TestCGIReloadKillsScriptsAfterGrace(t *testing.T) {
 	}
 	reload("second")
 	for _, pid := range []int{script, child} {
-		waitProcessGone(t, pid, 5*time.Second)
+		proctest.WaitGone(t, pid, 5*time.Second)
 	}
 }
