@@ -13,11 +13,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/pyhttp/caddy-pyhttp/internal/proctest"
 )
 
 // The process-control rules of pyhttp_cgi, through the real in-process
@@ -121,7 +121,7 @@ func TestCGIClientDisconnectKillsProcessGroup(t *testing.T) {
 	resp.Body.Close() // the connection goes with it: the transport cannot reuse a half-read body
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	for _, pid := range []int{script, child} {
-		waitProcessGone(t, pid, time.Second)
+		proctest.WaitGone(t, pid, time.Second)
 	}
 }
 
@@ -219,27 +219,6 @@ func TestCGIStreamsHundredMiBFlat(t *testing.T) {
 	}
 }
 
-// waitProcessGone waits until pid no longer exists or is a zombie (the
-// scripts' background children are reparented and may await their reaper).
-func waitProcessGone(t *testing.T, pid int, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
-			return
-		}
-		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			if _, rest, ok := strings.Cut(string(stat), ") "); ok && strings.HasPrefix(rest, "Z") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still running %v after the client left", pid, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // reloadConfig is a full config for the reload tests: the CGI site with
 // the given grace period and a marker that makes each load a new config.
 func reloadConfig(root, grace, marker string) string {
@@ -256,11 +235,12 @@ http://:%d {
 	route {
 		pyhttp_cgi {
 			kill_grace 100ms
+			env CONFIG_MARKER %s
 		}
 		respond %q
 	}
 }
-`, adminPort, simplePort, 9443+portOffset, grace, cgiPort, root, marker)
+`, adminPort, simplePort, 9443+portOffset, grace, cgiPort, root, marker, marker)
 }
 
 // startReloadable loads the reload test's config with the given grace
@@ -279,32 +259,36 @@ func startReloadable(t *testing.T, root, grace string) (reload func(marker strin
 	return func(marker string) { tester.InitServer(reloadConfig(root, grace, marker), "caddyfile") }
 }
 
-// A config reload lets a running script finish within Caddy's grace
-// period: its client gets the whole response.
+// A config reload lets a script started under the old config finish within
+// Caddy's grace period: its client gets the whole response, written by the
+// old config's script, while new requests already get the new config.
 func TestCGIReloadLetsScriptsFinishWithinGrace(t *testing.T) {
 	root := processTree(t)
+	chmodAll(t, root, 0o755, "cgi-bin/reload.sh")
 	reload := startReloadable(t, root, "5s")
-	type result struct {
-		status int
-		body   string
-		err    error
+	resp, err := noRedirectClient.Get(cgiURL("/cgi-bin/reload.sh"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := noRedirectClient.Get(cgiURL("/cgi-bin/slow.sh"))
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		done <- result{resp.StatusCode, string(body), err}
-	}()
-	time.Sleep(300 * time.Millisecond) // the script is running (it sleeps 1 s)
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	// The script streamed its first line: it runs under the old config.
+	if line, err := br.ReadString('\n'); err != nil || line != "started first\n" {
+		t.Fatalf("first line: got %q (%v), want %q", line, err, "started first\n")
+	}
 	reload("second")
-	r := <-done
-	if r.err != nil || r.status != 200 || r.body != "slow\n" {
-		t.Errorf("in-flight request across the reload: got %d %q (%v), want 200 %q", r.status, r.body, r.err, "slow\n")
+	late, err := noRedirectClient.Get(cgiURL("/cgi-bin/reload.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(late.Body).ReadString('\n')
+	late.Body.Close()
+	if err != nil || line != "started second\n" {
+		t.Fatalf("request after the reload: got %q (%v), want the new config's %q", line, err, "started second\n")
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil || resp.StatusCode != 200 || string(rest) != "done first\n" {
+		t.Errorf("in-flight request across the reload: got %d, rest %q (%v), want 200 and %q", resp.StatusCode, rest, err, "done first\n")
 	}
 }
 
@@ -328,6 +312,6 @@ func TestCGIReloadKillsScriptsAfterGrace(t *testing.T) {
 	}
 	reload("second")
 	for _, pid := range []int{script, child} {
-		waitProcessGone(t, pid, 5*time.Second)
+		proctest.WaitGone(t, pid, 5*time.Second)
 	}
 }

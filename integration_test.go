@@ -467,3 +467,66 @@ func TestSimpleGrowingFileDoesNotCorruptKeepAlive(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// A settled file (unmodified for longer than settledAfter) goes out through
+// an unbounded sendfile. If it grows all the same while it is sent, the
+// client gets the declared body whole and then the end of the connection:
+// sendfile may already have put appended bytes behind the body, but no later
+// request is answered on that connection, so nothing the client reads there
+// can pass for a response.
+func TestSimpleSettledFileGrowingDuringSendfileEndsConnection(t *testing.T) {
+	root := simpleSite(t)
+	name := filepath.Join(root, "settled.log")
+	// Larger than the loopback socket buffers, so the send is still under
+	// way while the client holds off reading.
+	content := bytes.Repeat([]byte("line of log\n"), 32<<20/12)
+	if err := os.WriteFile(name, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(name, old, old); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", simplePort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := fmt.Fprintf(conn, "GET /settled.log HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ContentLength != int64(len(content)) {
+		t.Fatalf("got Content-Length %d, want %d", resp.ContentLength, len(content))
+	}
+	// The file was stat'ed as settled; now it grows under the transfer.
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(bytes.Repeat([]byte("GARBAGE\n"), 1<<17)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || !bytes.Equal(body, content) {
+		t.Fatalf("got %d body bytes (%v), want the %d declared", len(body), err, len(content))
+	}
+	// A second request on the connection must get no response: the server
+	// closes the connection after the overrun. A server that kept it open
+	// would answer after the appended bytes, or leave this read to time out.
+	_, _ = fmt.Fprintf(conn, "GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rest, err := io.ReadAll(br)
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("reading past the body: got %v after %d bytes, want the connection closed", err, len(rest))
+	}
+	if bytes.Contains(rest, []byte("HTTP/1.1 ")) {
+		t.Fatalf("got a second response on the connection after %d bytes past Content-Length", bytes.Index(rest, []byte("HTTP/1.1 ")))
+	}
+}

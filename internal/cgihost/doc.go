@@ -24,6 +24,59 @@
 //     server-sent events and long polling work, with memory bounded per
 //     request regardless of the size of the output or of stderr.
 //
+// # Lifecycle of one request
+//
+// The files follow the life of a request:
+//
+//  1. host.go: [Host.Serve] counts the request in active (what Drain waits
+//     for), then run prepares the body (body.go: streamed when its length
+//     is known, else spooled to memory and then an unlinked file), and only
+//     then takes a MaxProcs slot (acquire), so a slow upload holds no slot.
+//  2. process.go: start builds the command, opens the pipes and spawns the
+//     script in its own process group, counted in procs (what Close waits
+//     for) under the same lock that checks closed. Four goroutines follow:
+//     awaitExit (closes exited when the leader exits, without reaping it),
+//     supervise, copyStdin (exactly CONTENT_LENGTH bytes, then EOF) and
+//     readStderr (stderr.go).
+//  3. response.go: serve reads the header block through the stdoutReader
+//     (stdout.go), then answers with a local redirect, or writes the header
+//     and streams the body, flushing whenever the pipe runs dry.
+//  4. exit.go: finish waits for the supervisor, reaps the leader, ends the
+//     stdin copy and the stderr reader, closes the pipes; the exit is logged
+//     and the outcome decided (an [*Error] before the header, an error
+//     wrapping [ErrAborted] after it). run then releases the slot and the
+//     body, and Serve the active count.
+//
+// A script whose output is complete, whose request body was delivered in
+// full and whose leader does not exit within exitLinger is detached
+// (process.detach, the only place that ends a response before its script):
+// Serve returns, and a background goroutine runs finish and the releases.
+//
+// # Ordering invariants
+//
+//   - The leader is never reaped before the group's final SIGKILL: its
+//     zombie pins the process-group id, so kill(-pgid) cannot hit a group
+//     that recycled the number. supervise kills, finish reaps, after
+//     supDone.
+//   - supervise is the only goroutine that decides to stop a script; it
+//     records the reason (first one wins) before it wakes the stdout reader
+//     through a read deadline, and the reader checks the reason before and
+//     after every read, so a killed script's output is never passed off as
+//     complete.
+//   - After the leader exits by itself, output is still read until EOF or
+//     for exitLinger of silence and at most twice pipeCapacity more, so an
+//     escaped process holding the pipe cannot pin the request.
+//   - The ResponseWriter belongs to net/http once Serve returns. The
+//     supervisor sets a write deadline on it only while streaming, under
+//     wmu; cutStdin sets a read deadline only while the body copy is still
+//     running, which a detached script never has.
+//   - When the request's context ends because a detached response
+//     completed, the detach wins: the script is not treated as abandoned by
+//     its client, though Timeout and Close still stop it.
+//   - Every resource taken in run (slot, body, procs count) is released by
+//     one deferred function, or handed to the background function of a
+//     detached script, even if a wrapping ResponseWriter panics.
+//
 // The package has no Caddy dependency; it logs through go.uber.org/zap.
 // [Host] exists on Unix only. Process control is built for Linux (waitid with
 // WNOWAIT, F_SETPIPE_SZ); other Unix systems reap the leader before killing

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyhttp/caddy-pyhttp/internal/proctest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -127,22 +128,19 @@ func procStat(path string) (state byte, ppid int, ok bool) {
 	return fields[0][0], ppid, true
 }
 
-// gone reports whether pid no longer runs. A zombie counts as gone: an
-// orphaned grandchild is reparented to PID 1, which may be slow to reap.
-func gone(pid int) bool {
-	state, _, ok := procStat(fmt.Sprintf("/proc/%d/stat", pid))
-	return !ok || state == 'Z' || state == 'X'
-}
-
-func waitGone(t *testing.T, pid int, within time.Duration) {
+// rawRequest opens a connection to ts, closed when the test ends, and
+// writes req on it as is.
+func rawRequest(t *testing.T, ts *testServer, req string) net.Conn {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !gone(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("got pid %d still running after %v, want it gone", pid, within)
-		}
-		time.Sleep(5 * time.Millisecond)
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
 
 var (
@@ -510,12 +508,7 @@ func TestServeBadGateway(t *testing.T) {
 // HEAD runs the script but sends no body bytes (CPython sends them).
 func TestServeHeadSendsNoBody(t *testing.T) {
 	ts := newTestServer(t, &Host{}, modeScript(t, "status"))
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprint(conn, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	conn := rawRequest(t, ts, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	raw, err := io.ReadAll(conn)
 	if err != nil {
@@ -750,7 +743,7 @@ func TestServeTimeoutBeforeHeader(t *testing.T) {
 				t.Errorf("got answer after %v, want about %v", elapsed, tt.atLeast)
 			}
 			// Serve reaps before it returns: the pid must be gone already.
-			if pid := readPid(t, pidfile); !gone(pid) {
+			if pid := readPid(t, pidfile); !proctest.Gone(pid) {
 				t.Errorf("got pid %d alive after the response, want it gone", pid)
 			}
 		})
@@ -780,7 +773,7 @@ func TestServeTimeoutAfterHeader(t *testing.T) {
 			t.Logf("log: %s %v", e.Message, e.ContextMap())
 		}
 	}
-	if pid == 0 || !gone(pid) {
+	if pid == 0 || !proctest.Gone(pid) {
 		t.Errorf("got pid %d alive, want it gone", pid)
 	}
 }
@@ -789,13 +782,8 @@ func TestServeTimeoutAfterHeader(t *testing.T) {
 // for a client that is still (slowly) uploading it.
 func TestServeUnreadBodyDoesNotBlock(t *testing.T) {
 	ts := newTestServer(t, &Host{}, modeScript(t, "status"))
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	// Announce a megabyte, send ten bytes, then stall.
-	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n0123456789")
+	conn := rawRequest(t, ts, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n0123456789")
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	status, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 404") {
@@ -816,12 +804,7 @@ func TestServeUnreadBodyDoesNotBlock(t *testing.T) {
 func TestServeTimeoutWithStalledClient(t *testing.T) {
 	ts := newTestServer(t, &Host{Timeout: 500 * time.Millisecond, KillGrace: 200 * time.Millisecond},
 		modeScript(t, "big", "CGIHOST_TEST_SIZE="+strconv.Itoa(1<<30)))
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	rawRequest(t, ts, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
 	select {
 	case res := <-ts.results:
 		if !errors.Is(res.err, ErrAborted) || !errors.Is(res.err, ErrTimeout) {
@@ -932,7 +915,7 @@ func TestServeClientDisconnect(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	waitGone(t, pid, time.Second)
+	proctest.WaitGone(t, pid, time.Second)
 	if res := ts.result(t); !errors.Is(res.err, ErrAborted) {
 		t.Errorf("got error %v, want ErrAborted", res.err)
 	}
@@ -962,7 +945,7 @@ func TestServeKillsGrandchildren(t *testing.T) {
 			if resp.StatusCode != 200 || err != nil {
 				t.Fatalf("got %d %q, want 200 and a pid", resp.StatusCode, body)
 			}
-			waitGone(t, pid, time.Second)
+			proctest.WaitGone(t, pid, time.Second)
 		})
 	}
 }
@@ -1168,7 +1151,7 @@ func TestServeClose(t *testing.T) {
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if pid == 0 || !gone(pid) {
+	if pid == 0 || !proctest.Gone(pid) {
 		t.Errorf("got pid %d alive after Close, want it gone", pid)
 	}
 	if res := ts.result(t); !errors.Is(res.err, ErrAborted) || !errors.Is(res.err, ErrClosed) {
@@ -1339,6 +1322,7 @@ func TestDrainWaitsForSpoolingRequest(t *testing.T) {
 	h := &Host{}
 	ts := newTestServer(t, h, modeScript(t, "echo"))
 	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() }) // before the server's cleanup waits for the handler
 	done := make(chan string, 1)
 	go func() {
 		req, _ := http.NewRequest("POST", ts.URL+"/", pr)
@@ -1361,7 +1345,14 @@ func TestDrainWaitsForSpoolingRequest(t *testing.T) {
 		h.Drain(10 * time.Second)
 		close(drained)
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// Twice the quiet spell after which Drain closes a host it sees idle:
+	// a Drain that missed the spooling request would have closed by now.
+	time.Sleep(2 * drainQuiet * drainPoll)
+	select {
+	case <-drained:
+		t.Fatal("Drain returned while a request was still spooling its body")
+	default:
+	}
 	_, _ = io.WriteString(pw, "second half")
 	pw.Close()
 	if got := <-done; !strings.HasSuffix(got, "first half second half") || !strings.HasPrefix(got, "200 ") {

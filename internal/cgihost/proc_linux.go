@@ -1,10 +1,12 @@
 package cgihost
 
 import (
+	"math"
 	"os"
 	"strconv"
 	"syscall"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // markInheritedCloseOnExec sets FD_CLOEXEC on every descriptor above 2.
@@ -13,15 +15,26 @@ import (
 // socket-activation listener) would otherwise reach every script, which
 // runs as another user. The server itself keeps using them.
 func markInheritedCloseOnExec() {
+	// close_range(CLOSE_RANGE_CLOEXEC) needs Linux 5.11; older kernels get
+	// the same result one descriptor at a time.
+	if unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
 		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
-			syscall.CloseOnExec(fd)
+			unix.CloseOnExec(fd)
 		}
 	}
+}
+
+// sysState is the Linux part of a process: the pidfd of its leader, ours to
+// close (awaitExit does), or -1 if there is none.
+type sysState struct {
+	pidfd int
 }
 
 // requestPidFD asks for a pidfd of the child (CLONE_PIDFD, Linux 5.3), so
@@ -34,20 +47,26 @@ func requestPidFD(attr *syscall.SysProcAttr) *int {
 	return &fd
 }
 
+// newSysState records what requestPidFD obtained once the child started.
+func newSysState(pidfd *int) sysState {
+	if pidfd == nil {
+		return sysState{pidfd: -1}
+	}
+	return sysState{pidfd: *pidfd}
+}
+
 // awaitExit blocks until the group leader has exited, without reaping it.
 // WNOWAIT leaves the zombie in place, and a zombie still pins its pid and
 // therefore the process-group id, so the kill(-pgid, SIGKILL) that follows
 // cannot hit an unrelated group that recycled the number. Process.Wait (a
 // pidfd wait) reaps afterwards.
 func (p *process) awaitExit() {
-	if p.pidfd >= 0 && p.awaitPidFD() {
+	if p.sys.pidfd >= 0 && p.awaitPidFD() {
 		return
 	}
-	var info [128]byte // siginfo_t; its content is not needed
+	var info unix.Siginfo // its content is not needed
 	for {
-		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(p.pid),
-			uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT, 0, 0)
-		if errno != syscall.EINTR {
+		if err := unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != unix.EINTR {
 			return
 		}
 	}
@@ -57,10 +76,10 @@ func (p *process) awaitExit() {
 // when the process exits, and closes it. It reports false if the pidfd
 // could not be polled, and the caller then waits the blocking way.
 func (p *process) awaitPidFD() bool {
-	fd := p.pidfd
-	p.pidfd = -1
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		_ = syscall.Close(fd)
+	fd := p.sys.pidfd
+	p.sys.pidfd = -1
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
 		return false
 	}
 	f := os.NewFile(uintptr(fd), "pidfd") // non-blocking: registered with the poller
@@ -71,21 +90,20 @@ func (p *process) awaitPidFD() bool {
 	}
 	exited := false
 	err = rc.Read(func(fd uintptr) bool {
-		var info [128]byte // siginfo_t
-		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPIDFD, fd,
-			uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT|syscall.WNOHANG, 0, 0)
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOWAIT|unix.WNOHANG, nil)
 		switch {
-		case errno == syscall.EINTR || errno == syscall.EAGAIN:
+		case err == unix.EINTR || err == unix.EAGAIN:
 			return false
-		case errno != 0:
+		case err != nil:
 			// ECHILD and the like: nothing left to wait for here; the
 			// reap reports what happened.
 			exited = true
 			return true
 		}
-		// With WNOHANG a still-running child leaves si_pid (offset 16 on
-		// every 64- and 32-bit Linux ABI Go supports) zero.
-		if *(*int32)(unsafe.Pointer(&info[16])) == 0 {
+		// With WNOHANG a still-running child leaves the siginfo empty: Linux
+		// writes si_signo (and si_pid) as zero.
+		if info.Signo == 0 {
 			return false
 		}
 		exited = true
@@ -110,12 +128,8 @@ func growPipe(f *os.File) {
 	// SyscallConn rather than Fd: Fd would switch the file to blocking mode
 	// and disable the read deadlines that bound the exit linger.
 	_ = rc.Control(func(fd uintptr) {
-		_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETPIPE_SZ, pipeSize)
+		_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
 	})
 }
 
-const (
-	pPID     = 1 // P_PID from <sys/wait.h>
-	pPIDFD   = 3 // P_PIDFD (Linux 5.4)
-	pipeSize = 1 << 20
-)
+const pipeSize = 1 << 20

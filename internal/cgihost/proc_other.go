@@ -4,7 +4,6 @@ package cgihost
 
 import (
 	"os"
-	"sync"
 	"syscall"
 )
 
@@ -12,22 +11,21 @@ import (
 // it, so awaitExit reaps. The group is killed right after; the only risk is
 // a pid recycled in between, which needs the whole group to be gone first.
 
-var exitStates sync.Map // *process -> waitResult
-
-type waitResult struct {
+// sysState keeps what awaitExit reaped until reap hands it over. awaitExit
+// writes it before p.exited is closed, and reap runs after that.
+type sysState struct {
 	state *os.ProcessState
 	err   error
 }
 
+func newSysState(*int) sysState { return sysState{} }
+
 func (p *process) awaitExit() {
-	st, err := p.cmd.Process.Wait()
-	exitStates.Store(p, waitResult{st, err})
+	p.sys.state, p.sys.err = p.cmd.Process.Wait()
 }
 
 func (p *process) reap() (*os.ProcessState, error) {
-	v, _ := exitStates.LoadAndDelete(p)
-	r, _ := v.(waitResult)
-	return r.state, r.err
+	return p.sys.state, p.sys.err
 }
 
 func growPipe(*os.File) {}
