@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"syscall"
 
 	"go.uber.org/zap/buffer"
 	"go.uber.org/zap/zapcore"
@@ -26,10 +27,20 @@ func init() {
 //
 // The client address is Caddy's client IP (trusted proxies honoured), the
 // time is local time, and control characters in the request line are
-// written as \xNN as Python 3.11 does. Entries that are not access logs are
-// written as `[time] LEVEL logger: message` followed by their fields as
-// key=value pairs. `caddy pyhttp-server` uses it; in a Caddyfile it is
-// `log { format pyhttp }`.
+// written as \xNN as Python 3.11 does. Three other kinds of entries are
+// written as Python writes them too:
+//
+//   - a handled error (logger http.log.error...) as send_error's line,
+//     `127.0.0.1 - - [24/Nov/2026 21:57:05] code 404, message File not found`;
+//   - a CGI script's stderr line ("cgi stderr") as the raw line, since
+//     Python's scripts inherit its stderr;
+//   - a CGI script's non-zero exit as run_cgi's line on POSIX,
+//     `... CGI script exit code 1` (a signal's death is -N, as
+//     os.waitstatus_to_exitcode gives it).
+//
+// Other entries are written as `[time] LEVEL logger: message` followed by
+// their fields as key=value pairs. `caddy pyhttp-server` uses it; in a
+// Caddyfile it is `log { format pyhttp }`.
 type LogEncoder struct {
 	// The fields added with zap's With (Caddy adds the request that way).
 	*zapcore.MapObjectEncoder `json:"-"`
@@ -98,12 +109,73 @@ func (e LogEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buf
 			m.Fields["status"])
 		return buf, nil
 	}
+	switch {
+	case strings.HasPrefix(ent.LoggerName, "http.log.error") && m.Fields["status"] != nil:
+		fmt.Fprintf(buf, "%s - - [%s] code %v, message %s\n",
+			clientOf(m.Fields), ent.Time.Local().Format(pyLogTime), m.Fields["status"], pystr.LogEscape(ent.Message))
+		return buf, nil
+	case ent.Message == "cgi stderr":
+		if line, ok := m.Fields["line"].(string); ok {
+			buf.AppendString(line)
+			buf.AppendByte('\n')
+			return buf, nil
+		}
+	case ent.Message == "cgi script exited abnormally" || ent.Message == "cgi script failed before its header block":
+		if code, ok := exitCode(m.Fields); ok && code != 0 {
+			fmt.Fprintf(buf, "%s - - [%s] CGI script exit code %d\n",
+				clientOf(m.Fields), ent.Time.Local().Format(pyLogTime), code)
+			if ent.Message == "cgi script exited abnormally" {
+				return buf, nil
+			}
+			// Why the script failed (timeout, shutdown, no header) is
+			// not in Python's line: the detail line follows.
+		}
+	}
 	fmt.Fprintf(buf, "[%s] %s %s: %s", ent.Time.Local().Format(pyLogTime), ent.Level.CapitalString(), ent.LoggerName, pystr.LogEscape(ent.Message))
 	for _, k := range slices.Sorted(maps.Keys(m.Fields)) {
 		fmt.Fprintf(buf, " %s=%s", k, pystr.LogEscape(fmt.Sprint(m.Fields[k])))
 	}
 	buf.AppendByte('\n')
 	return buf, nil
+}
+
+// clientOf returns the client address of an entry: the request's client
+// IP if the entry carries the request, else a client_ip or remote_ip field,
+// else "-".
+func clientOf(fields map[string]any) string {
+	if req, ok := fields["request"].(map[string]any); ok {
+		if c := str(req["client_ip"]); c != "" {
+			return c
+		}
+		if c := str(req["remote_ip"]); c != "" {
+			return c
+		}
+	}
+	for _, k := range []string{"client_ip", "remote_ip"} {
+		if c := str(fields[k]); c != "" {
+			return c
+		}
+	}
+	return "-"
+}
+
+// exitCode is os.waitstatus_to_exitcode of a CGI exit entry: its exit_code
+// field, or minus the number of the signal named by its signal field.
+func exitCode(fields map[string]any) (int, bool) {
+	switch v := fields["exit_code"].(type) {
+	case int64:
+		return int(v), true
+	case int:
+		return v, true
+	}
+	if name := str(fields["signal"]); name != "" {
+		for n := syscall.Signal(1); n < 65; n++ {
+			if n.String() == name {
+				return -int(n), true
+			}
+		}
+	}
+	return 0, false
 }
 
 // str returns v as a string if it is one.

@@ -54,3 +54,61 @@ func TestLogEncoderAccessLine(t *testing.T) {
 
 // nilContext is enough for Provision methods that use no context.
 func nilContext() caddy.Context { return caddy.Context{} }
+
+// Handled errors, CGI stderr and CGI exits come out as CPython writes them:
+// send_error's line, the raw stderr line, run_cgi's exit code line.
+func TestLogEncoderPythonLines(t *testing.T) {
+	t.Parallel()
+	var enc LogEncoder
+	if err := enc.Provision(nilContext()); err != nil {
+		t.Fatal(err)
+	}
+	request := zap.Object("request", zapcore.ObjectMarshalerFunc(func(oe zapcore.ObjectEncoder) error {
+		oe.AddString("remote_ip", "10.0.0.1")
+		oe.AddString("client_ip", "192.0.2.7")
+		return nil
+	}))
+	when := time.Date(2026, 11, 24, 21, 57, 5, 0, time.Local)
+	for _, tc := range []struct {
+		name   string
+		ent    zapcore.Entry
+		fields []zapcore.Field
+		want   string
+	}{
+		{"send_error", zapcore.Entry{LoggerName: "http.log.error.pyhttp", Message: "File not found\x1b"},
+			[]zapcore.Field{request, zap.Int("status", 404), zap.String("err_id", "x")},
+			"192.0.2.7 - - [24/Nov/2026 21:57:05] code 404, message File not found\\x1b\n"},
+		{"stderr is raw", zapcore.Entry{LoggerName: "http.handlers.pyhttp_cgi", Message: "cgi stderr"},
+			[]zapcore.Field{zap.String("script", "/s"), zap.Int("pid", 7), zap.String("line", `Traceback: \ "x"`)},
+			"Traceback: \\ \"x\"\n"},
+		{"exit code", zapcore.Entry{LoggerName: "http.handlers.pyhttp_cgi", Message: "cgi script exited abnormally"},
+			[]zapcore.Field{zap.String("client_ip", "::1"), zap.Int("exit_code", 3), zap.Int("status", 200)},
+			"::1 - - [24/Nov/2026 21:57:05] CGI script exit code 3\n"},
+		{"signal", zapcore.Entry{LoggerName: "http.handlers.pyhttp_cgi", Message: "cgi script exited abnormally"},
+			[]zapcore.Field{request, zap.String("signal", "killed")},
+			"192.0.2.7 - - [24/Nov/2026 21:57:05] CGI script exit code -9\n"},
+		{"no address", zapcore.Entry{LoggerName: "http.handlers.pyhttp_cgi", Message: "cgi script exited abnormally"},
+			[]zapcore.Field{zap.Int("exit_code", 1)},
+			"- - - [24/Nov/2026 21:57:05] CGI script exit code 1\n"},
+	} {
+		tc.ent.Time = when
+		buf, err := enc.EncodeEntry(tc.ent, tc.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+
+	// A failure before the header gets Python's line and the detail line.
+	buf, err := enc.EncodeEntry(zapcore.Entry{LoggerName: "http.handlers.pyhttp_cgi", Time: when, Level: zapcore.ErrorLevel,
+		Message: "cgi script failed before its header block"}, []zapcore.Field{zap.Int("exit_code", 2), zap.Int("status", 502)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "- - - [24/Nov/2026 21:57:05] CGI script exit code 2\n[24/Nov/2026 21:57:05] ERROR http.handlers.pyhttp_cgi: cgi script failed before its header block exit_code=2 status=502\n"
+	if got := buf.String(); got != want {
+		t.Errorf("failure before header: got %q, want %q", got, want)
+	}
+}
