@@ -356,7 +356,7 @@ func TestPyHTTPServerPythonLogLines(t *testing.T) {
 		}
 	}
 	get("/nope", 404)
-	s.waitLine(t, `^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\] code 404, message File not found(: .*)?$`)
+	s.waitLine(t, `^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\] code 404, message File not found$`)
 	s.waitLine(t, `^127\.0\.0\.1 - - \[[^]]+\] "GET /nope HTTP/1\.1" 404 -$`)
 	get("/cgi-bin/fail.py", 200)
 	s.waitLine(t, `^fail\.py: something went wrong$`)
