@@ -193,10 +193,11 @@ type CGI struct {
 	// script selection and variables are the same in all four.
 	PythonVersion string `json:"python_version,omitempty"`
 
-	logger *zap.Logger
-	static *Simple
-	host   *cgihost.Host
-	grace  time.Duration // the http app's grace_period; 0 = eternal
+	logger  *zap.Logger
+	static  *Simple
+	host    *cgihost.Host
+	metrics *cgiMetrics
+	grace   time.Duration // the http app's grace_period; 0 = eternal
 }
 
 // CaddyModule returns the Caddy module information.
@@ -253,6 +254,12 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		return err
 	}
 
+	metrics, err := acquireMetrics(ctx)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	c.metrics = metrics
+
 	if app, err := ctx.AppIfConfigured("http"); err == nil {
 		if httpApp, ok := app.(*caddyhttp.App); ok {
 			c.grace = time.Duration(httpApp.GracePeriod)
@@ -266,12 +273,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		QueueTimeout:   time.Duration(c.QueueTimeout),
 		MaxRequestBody: c.MaxRequestBody,
 		Credential:     cred,
-		// log_credentials is a server's setting, to be read per request
-		// from the request's server as fastcgi does; a handler-wide value
-		// (an OR over every server) let one site unmask every site's
-		// logs. Until cgihost takes the setting with each Script,
-		// credentials stay masked in the env debug log.
-		LogCredentials: false,
+		Observer:       cgiObserver{m: metrics},
 	}
 	liveHosts.Store(c.host, struct{}{})
 	return nil
@@ -312,6 +314,10 @@ func (c *CGI) Validate() error {
 // process groups are stopped; with an eternal grace period they are waited
 // for.
 func (c *CGI) Cleanup() error {
+	if c.metrics != nil {
+		c.metrics.release()
+		c.metrics = nil
+	}
 	if c.host == nil {
 		return nil
 	}
