@@ -74,8 +74,16 @@ func init() {
 //     a `max_procs` cap and clean termination of the whole group when the
 //     client goes away, the timeout passes or the config is unloaded.
 //
-// Published placeholders: none. Read: `{http.auth.user.id}` (REMOTE_USER)
-// and `{http.vars.root}` (the default root).
+// Published placeholders, set before ServeHTTP returns so that access
+// logs (`log_append`) and handle_errors see them: `{http.pyhttp.cgi.script}`
+// (the script file), `{http.pyhttp.cgi.pid}`, `{http.pyhttp.cgi.exit_code}`
+// and `{http.pyhttp.cgi.duration_ms}` (empty while a detached script still
+// runs). Read: `{http.auth.user.id}` (REMOTE_USER) and `{http.vars.root}`
+// (the default root), and the request's server's log_credentials.
+//
+// Metrics: caddy_pyhttp_cgi_* in Caddy's registry (see metrics.go and the
+// README); every log line about a script carries the request's method,
+// URI, client IP and request id.
 type CGI struct {
 	// The site root: scripts live in the CGI directories under it, and other
 	// paths are served from it as pyhttp_simple would. Default is
