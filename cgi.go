@@ -196,6 +196,11 @@ type CGI struct {
 	// Files to hide from static serving and listings, as pyhttp_simple's.
 	Hide []string `json:"hide,omitempty"`
 
+	// The file system static files are served from, as pyhttp_simple's
+	// `fs` (default `{http.vars.fs}`, the local disk when unset). CGI
+	// scripts always run from the local disk, under Root.
+	FileSystem string `json:"fs,omitempty"`
+
 	// The Python release whose listing and path rules the static files
 	// follow, as pyhttp_simple's (`3.11`, `3.12`, `3.13` or `3.14`). CGI
 	// script selection and variables are the same in all four.
@@ -257,7 +262,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		return err
 	}
 
-	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
+	c.static = &Simple{Root: c.Root, FileSystem: c.FileSystem, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
 	if err := c.static.Provision(ctx); err != nil {
 		return err
 	}
@@ -461,7 +466,10 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 func (c *CGI) guardStatic(root, name string) error {
 	switch c.mode() {
 	case modeDirectory:
-		if c.inCGIDir(root, name) {
+		// On a virtual file system (root "") nothing links into the
+		// disk's CGI directories, and no name reaches one: the request
+		// path was matched against them before the static branch.
+		if root != "" && c.inCGIDir(root, name) {
 			return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
 		}
 	case modeExtension:
