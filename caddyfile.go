@@ -204,7 +204,7 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		// Single-valued subdirectives may appear once: a second
 		// max_procs that silently replaced the first could lift a limit.
 		switch name := d.Val(); name {
-		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "fs", "passthru", "pass_auth":
+		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth":
 			if seen[name] {
 				return d.Errf("%s already specified", name)
 			}

@@ -181,8 +181,8 @@ func sortEntries(chunks [][]Entry, n int) []Entry {
 // ReadFS is Read for a directory of an fs.FS (one of Caddy's virtual file
 // systems: embedded files, object storage), with the same order, hiding and
 // Options.Stat rule. fs.FS has no Lstat: a symbolic link shows as one only
-// if the file system's ReadDir reports it, and its size and time are then
-// those of its target (or zero if that is missing).
+// if the file system's ReadDir reports it; its size and time are those of
+// its target, or the directory entry's own when the target is missing.
 func ReadFS(fsys fs.FS, dir string, opt Options) ([]Entry, error) {
 	des, err := fs.ReadDir(fsys, dir)
 	if err != nil {
