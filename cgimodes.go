@@ -267,8 +267,9 @@ func (c *CGI) runScript(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		Env:         env,
 		NPH:         strings.HasPrefix(filepath.Base(script.File), "nph-"),
 		// Every line about the script names its request; the request id
-		// is the access log's, so the two join.
-		Logger:         c.logger.With(requestFields(r, repl)...),
+		// is the access log's, so the two join. WithLazy: the fields are
+		// encoded only if a line is written, which most requests never do.
+		Logger:         c.logger.WithLazy(requestFields(r, repl)...),
 		LogCredentials: logCredentials(r),
 	}
 	repl.Set(placeholderScript, script.File)
