@@ -54,6 +54,7 @@ func parseHidingCaddyfiles(h httpcaddyfile.Helper, m interface {
 //
 //	pyhttp_simple [<matcher>] {
 //	    root           <path>
+//	    fs             <name>
 //	    index          <files...>
 //	    mime           <.ext> <type>
 //	    hide           <files...>
@@ -61,6 +62,14 @@ func parseHidingCaddyfiles(h httpcaddyfile.Helper, m interface {
 //	}
 //
 // root defaults to the site's root directive, or the working directory.
+// fs serves the tree from the file system registered under that name with
+// the filesystem global option (embedded files, object storage), as
+// file_server's fs; default {http.vars.fs}, set by the fs directive, and
+// the local disk when unset. root is then a path inside that file system
+// (default "."). Listings (byte-identical to Python's), index files, the
+// trailing-slash redirect, Range and If-Modified-Since work as on the
+// disk; files are copied instead of sent with sendfile, and a symbolic
+// link shows only if the file system reports one.
 // index replaces the index file list (default: index.html index.htm).
 // mime sets the Content-Type of one extension and may be repeated. hide
 // takes globs (see the Hide field) and may be repeated; the Caddyfile itself
@@ -80,7 +89,7 @@ func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		ok, err := parseStaticOption(d, &s.Root, &s.IndexNames, &s.MIMETypes, &s.Hide, &s.PythonVersion)
+		ok, err := parseStaticOption(d, &s.Root, &s.FileSystem, &s.IndexNames, &s.MIMETypes, &s.Hide, &s.PythonVersion)
 		if err != nil {
 			return err
 		}
@@ -94,8 +103,10 @@ func (s *Simple) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // parseStaticOption parses the subdirectives that pyhttp_simple and
 // pyhttp_cgi share for the static files they serve (root, index, mime,
 // hide); ok is false for any other subdirective.
-func parseStaticOption(d *caddyfile.Dispenser, root *string, index *[]string, mime *map[string]string, hide *[]string, pyVersion *string) (ok bool, err error) {
+func parseStaticOption(d *caddyfile.Dispenser, root, fsName *string, index *[]string, mime *map[string]string, hide *[]string, pyVersion *string) (ok bool, err error) {
 	switch d.Val() {
+	case "fs":
+		return true, parseOneArg(d, fsName)
 	case "python_version":
 		return true, parseOneArg(d, pyVersion)
 	case "root":
@@ -121,6 +132,7 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //
 //	pyhttp_cgi [<matcher>] {
 //	    root             <path>
+//	    fs               <name>
 //	    cgi_dirs         <paths...>
 //	    program          <path> [<args...>]
 //	    script_name      <path>
@@ -173,7 +185,11 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // request_body takes it, such as 10MB, 64MiB or 1.5GB. index, mime and
 // hide apply to the static files served outside the CGI directories, as
 // with pyhttp_simple, and so does python_version (CGI scripts are run
-// alike under all four).
+// alike under all four). fs serves the static files (everything outside
+// the CGI directories, or without a script extension) from a virtual file
+// system, as with pyhttp_simple; root is then also their path inside it. Scripts always run
+// from the local disk, under root: store the static files in the file
+// system under the same path.
 //
 // Only syntax is checked here; what the values mean (a CGI directory's
 // shape, a negative duration, an environment variable's name) is checked
@@ -194,7 +210,7 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			seen[name] = true
 		}
-		ok, err := parseStaticOption(d, &c.Root, &c.IndexNames, &c.MIMETypes, &c.Hide, &c.PythonVersion)
+		ok, err := parseStaticOption(d, &c.Root, &c.FileSystem, &c.IndexNames, &c.MIMETypes, &c.Hide, &c.PythonVersion)
 		if err != nil {
 			return err
 		}

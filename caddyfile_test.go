@@ -50,6 +50,9 @@ func TestSimpleUnmarshalCaddyfile(t *testing.T) {
 		{name: "python_version without value", input: "pyhttp_simple {\n python_version\n}", wantErr: "wrong argument count"},
 		{name: "python_version with two values", input: "pyhttp_simple {\n python_version 3.13 3.14\n}", wantErr: "wrong argument count"},
 		{name: "python_version twice", input: "pyhttp_simple {\n python_version 3.13\n python_version 3.14\n}", wantErr: "python_version already specified"},
+		{name: "fs", input: "pyhttp_simple {\n fs assets\n}", want: Simple{FileSystem: "assets"}},
+		{name: "fs without name", input: "pyhttp_simple {\n fs\n}", wantErr: "wrong argument count"},
+		{name: "fs twice", input: "pyhttp_simple {\n fs a\n fs b\n}", wantErr: "fs already specified"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -74,8 +74,16 @@ func init() {
 //     a `max_procs` cap and clean termination of the whole group when the
 //     client goes away, the timeout passes or the config is unloaded.
 //
-// Published placeholders: none. Read: `{http.auth.user.id}` (REMOTE_USER)
-// and `{http.vars.root}` (the default root).
+// Published placeholders, set before ServeHTTP returns so that access
+// logs (`log_append`) and handle_errors see them: `{http.pyhttp.cgi.script}`
+// (the script file), `{http.pyhttp.cgi.pid}`, `{http.pyhttp.cgi.exit_code}`
+// and `{http.pyhttp.cgi.duration_ms}` (empty while a detached script still
+// runs). Read: `{http.auth.user.id}` (REMOTE_USER) and `{http.vars.root}`
+// (the default root), and the request's server's log_credentials.
+//
+// Metrics: caddy_pyhttp_cgi_* in Caddy's registry (see metrics.go and the
+// README); every log line about a script carries the request's method,
+// URI, client IP and request id.
 type CGI struct {
 	// The site root: scripts live in the CGI directories under it, and other
 	// paths are served from it as pyhttp_simple would. Default is
@@ -188,15 +196,21 @@ type CGI struct {
 	// Files to hide from static serving and listings, as pyhttp_simple's.
 	Hide []string `json:"hide,omitempty"`
 
+	// The file system static files are served from, as pyhttp_simple's
+	// `fs` (default `{http.vars.fs}`, the local disk when unset). CGI
+	// scripts always run from the local disk, under Root.
+	FileSystem string `json:"fs,omitempty"`
+
 	// The Python release whose listing and path rules the static files
 	// follow, as pyhttp_simple's (`3.11`, `3.12`, `3.13` or `3.14`). CGI
 	// script selection and variables are the same in all four.
 	PythonVersion string `json:"python_version,omitempty"`
 
-	logger *zap.Logger
-	static *Simple
-	host   *cgihost.Host
-	grace  time.Duration // the http app's grace_period; 0 = eternal
+	logger  *zap.Logger
+	static  *Simple
+	host    *cgihost.Host
+	metrics *cgiMetrics
+	grace   time.Duration // the http app's grace_period; 0 = eternal
 }
 
 // CaddyModule returns the Caddy module information.
@@ -248,10 +262,16 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		return err
 	}
 
-	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
+	c.static = &Simple{Root: c.Root, FileSystem: c.FileSystem, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
 	if err := c.static.Provision(ctx); err != nil {
 		return err
 	}
+
+	metrics, err := acquireMetrics(ctx)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	c.metrics = metrics
 
 	if app, err := ctx.AppIfConfigured("http"); err == nil {
 		if httpApp, ok := app.(*caddyhttp.App); ok {
@@ -266,12 +286,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		QueueTimeout:   time.Duration(c.QueueTimeout),
 		MaxRequestBody: c.MaxRequestBody,
 		Credential:     cred,
-		// log_credentials is a server's setting, to be read per request
-		// from the request's server as fastcgi does; a handler-wide value
-		// (an OR over every server) let one site unmask every site's
-		// logs. Until cgihost takes the setting with each Script,
-		// credentials stay masked in the env debug log.
-		LogCredentials: false,
+		Observer:       cgiObserver{m: metrics},
 	}
 	liveHosts.Store(c.host, struct{}{})
 	return nil
@@ -312,6 +327,10 @@ func (c *CGI) Validate() error {
 // process groups are stopped; with an eternal grace period they are waited
 // for.
 func (c *CGI) Cleanup() error {
+	if c.metrics != nil {
+		c.metrics.release()
+		c.metrics = nil
+	}
 	if c.host == nil {
 		return nil
 	}
@@ -447,7 +466,10 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 func (c *CGI) guardStatic(root, name string) error {
 	switch c.mode() {
 	case modeDirectory:
-		if c.inCGIDir(root, name) {
+		// On a virtual file system (root "") nothing links into the
+		// disk's CGI directories, and no name reaches one: the request
+		// path was matched against them before the static branch.
+		if root != "" && c.inCGIDir(root, name) {
 			return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
 		}
 	case modeExtension:

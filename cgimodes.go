@@ -266,7 +266,13 @@ func (c *CGI) runScript(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		Interpreter: interpreter,
 		Env:         env,
 		NPH:         strings.HasPrefix(filepath.Base(script.File), "nph-"),
+		// Every line about the script names its request; the request id
+		// is the access log's, so the two join. WithLazy: the fields are
+		// encoded only if a line is written, which most requests never do.
+		Logger:         c.logger.WithLazy(requestFields(r, repl)...),
+		LogCredentials: logCredentials(r),
 	}
+	repl.Set(placeholderScript, script.File)
 
 	location, err := c.host.Serve(w, r, run)
 	switch {
@@ -283,7 +289,7 @@ func (c *CGI) runScript(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		if r.Context().Err() != nil {
 			level = zapcore.DebugLevel
 		}
-		if ce := c.logger.Check(level, "cgi response aborted"); ce != nil {
+		if ce := run.Logger.Check(level, "cgi response aborted"); ce != nil {
 			ce.Write(zap.String("script", script.File), zap.Error(err))
 		}
 		panic(http.ErrAbortHandler)
@@ -292,7 +298,7 @@ func (c *CGI) runScript(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		// answer. As reverse_proxy does, the access log gets 499 (client
 		// closed request) and no error reaches the error routes or the
 		// error log: the client's leaving is no failure of the server's.
-		if ce := c.logger.Check(zapcore.DebugLevel, "client left before the cgi header"); ce != nil {
+		if ce := run.Logger.Check(zapcore.DebugLevel, "client left before the cgi header"); ce != nil {
 			ce.Write(zap.String("script", script.File), zap.Error(err))
 		}
 		w.WriteHeader(499)

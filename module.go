@@ -109,20 +109,37 @@ func logCause(logger *zap.Logger, r *http.Request, err error) {
 	if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok {
 		status = he.StatusCode
 	}
-	clientIP, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
-	requestID := ""
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		requestID = repl.ReplaceAll("{http.request.uuid}", "")
-	}
-	ce.Write(
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	ce.Write(append([]zap.Field{
 		zap.Int("status", status),
 		zap.String("message", pe.Message),
 		zap.Error(pe.Err),
+	}, requestFields(r, repl)...)...)
+}
+
+// requestFields names a request in a log line: method, URI, Caddy's client
+// IP (which honours trusted_proxies) and Caddy's request id, the
+// {http.request.uuid} that the access log also shows once it was asked for.
+func requestFields(r *http.Request, repl *caddy.Replacer) []zap.Field {
+	clientIP, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	requestID := ""
+	if repl != nil {
+		requestID = repl.ReplaceAll("{http.request.uuid}", "")
+	}
+	return []zap.Field{
 		zap.String("method", r.Method),
 		zap.String("uri", r.RequestURI),
 		zap.String("client_ip", clientIP),
 		zap.String("request_id", requestID),
-	)
+	}
+}
+
+// logCredentials reports whether the request's server keeps credentials in
+// its logs (log_credentials), read per request as Caddy's fastcgi does: it
+// is a per-server setting, and one site's choice must not unmask another's.
+func logCredentials(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return ok && srv != nil && srv.Logs != nil && srv.Logs.ShouldLogCredentials
 }
 
 // errFileNotFound is send_head's answer to every open failure (missing file,

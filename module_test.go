@@ -61,10 +61,13 @@ func withReplacer(r *http.Request, ctx context.Context) (*http.Request, *caddy.R
 }
 
 // A client that left before the script's header is recorded as 499 and is
-// no error, as reverse_proxy does: no error route runs, no error is logged.
+// no error, as reverse_proxy does: no error route runs, nothing is logged
+// above debug.
 func TestCGIClientGoneIs499(t *testing.T) {
 	c := &CGI{Root: cgiTree(t)}
 	provisionCGI(t, c)
+	core, logs := observer.New(zapcore.DebugLevel)
+	c.logger = zap.New(core)
 	ctx, cancel := context.WithCancel(context.Background())
 	r, _ := withReplacer(httptest.NewRequest("GET", "/cgi-bin/sleep.sh", nil), ctx)
 	w := httptest.NewRecorder()
@@ -76,6 +79,11 @@ func TestCGIClientGoneIs499(t *testing.T) {
 	}
 	if w.Code != 499 {
 		t.Errorf("status = %d, want 499", w.Code)
+	}
+	for _, e := range logs.All() {
+		if e.Level > zapcore.DebugLevel {
+			t.Errorf("logged %s %q for a client that left, want debug only", e.Level, e.Message)
+		}
 	}
 }
 

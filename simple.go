@@ -8,10 +8,8 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -105,6 +103,18 @@ type Simple struct {
 	// of 3.14 (the path only). Any other value fails at load.
 	PythonVersion string `json:"python_version,omitempty"`
 
+	// The file system to serve from, by the name the `filesystem` global
+	// option registered it under (embedded files, object storage), as
+	// file_server's `fs`. Default: `{http.vars.fs}` (set by the `fs`
+	// directive), which is the local disk when unset. Placeholders are
+	// accepted. On a virtual file system Root is a path inside it
+	// (default "."); listings, index files, Range and If-Modified-Since
+	// work as on the disk, but files are copied rather than sent with
+	// sendfile, and a symbolic link shows only if the file system reports
+	// it. CGI scripts always run from the local disk.
+	FileSystem string `json:"fs,omitempty"`
+
+	fsmap   caddy.FileSystems
 	logger  *zap.Logger
 	mime    *mimetypes.Table
 	hide    []string
@@ -135,6 +145,10 @@ func (s *Simple) Provision(ctx caddy.Context) error {
 	if s.Root == "" {
 		s.Root = "{http.vars.root}"
 	}
+	if s.FileSystem == "" {
+		s.FileSystem = "{http.vars.fs}"
+	}
+	s.fsmap = ctx.FileSystems()
 	if len(s.IndexNames) == 0 {
 		s.IndexNames = defaultIndexNames
 	}
@@ -184,6 +198,14 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 	if guard == nil {
 		guard = func(string, string) error { return nil }
 	}
+	tree, root, err := s.source(r, root)
+	if err != nil {
+		return err
+	}
+	guardRoot := root
+	if _, virtual := tree.(virtualSource); virtual {
+		guardRoot = "" // tells the guard that names are no disk paths
+	}
 	translated, err := pypath.Translate(s.version, root, target)
 	if err != nil {
 		return errBadPath(err)
@@ -197,8 +219,8 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 		return errFileNotFound(nil)
 	}
 
-	// os.Stat follows symbolic links, as os.path.isdir does.
-	if info, err := os.Stat(name); err == nil && info.IsDir() {
+	// stat follows symbolic links, as os.path.isdir does.
+	if info, err := tree.stat(name); err == nil && info.IsDir() {
 		if location, ok := pypath.DirRedirect(s.version, target); ok {
 			// Under handle_path the prefix belongs to the URL the client
 			// sees, as file_server's redirect keeps it.
@@ -217,35 +239,32 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 			indexPath := filepath.Join(name, index)
 			// os.path.isfile: a directory or broken link named index.html
 			// is skipped and the next name tried.
-			if fi, err := os.Stat(indexPath); err == nil && fi.Mode().IsRegular() && !fileHidden(indexPath, s.hide) {
-				if err := guard(root, indexPath); err != nil {
+			if fi, err := tree.stat(indexPath); err == nil && fi.Mode().IsRegular() && !fileHidden(indexPath, s.hide) {
+				if err := guard(guardRoot, indexPath); err != nil {
 					return err
 				}
-				return s.serveFile(w, r, indexPath)
+				return s.serveFile(w, r, tree, indexPath)
 			}
 		}
-		if err := guard(root, name); err != nil {
+		if err := guard(guardRoot, name); err != nil {
 			return err
 		}
-		return s.serveListing(w, r, name, target)
+		return s.serveListing(w, r, tree, name, target)
 	}
 	if trailingSlash {
 		// send_head: "path ends with / but is not a directory".
 		return errFileNotFound(nil)
 	}
-	if err := guard(root, name); err != nil {
+	if err := guard(guardRoot, name); err != nil {
 		return err
 	}
-	return s.serveFile(w, r, name)
+	return s.serveFile(w, r, tree, name)
 }
 
 // serveFile sends one regular file: Python's headers and If-Modified-Since
 // rule, plus single-range support and sendfile.
-func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) error {
-	// O_NONBLOCK: opening a FIFO for reading would otherwise block until a
-	// writer appears, pinning the request (Python hangs there). Regular
-	// files ignore the flag.
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, tree fileSource, name string) error {
+	f, err := tree.open(name)
 	if err != nil {
 		return errFileNotFound(err)
 	}
@@ -297,7 +316,7 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	var src io.Reader = f
 	if start > 0 {
-		if _, err := f.Seek(start, io.SeekStart); err != nil {
+		if err := skipTo(f, start); err != nil {
 			return nil // the status line is gone; the client sees a short body
 		}
 	}
@@ -323,8 +342,8 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 		// (TestSimpleSettledFileGrowingDuringSendfileEndsConnection).
 		src = io.LimitReader(f, length)
 	}
-	// Hand the *os.File itself to ReadFrom whenever the rest of the file is
-	// sent. Caddy's write-idle wrapper feeds ReadFrom one io.LimitedReader
+	// Hand the file itself (an *os.File from the local disk) to ReadFrom
+	// whenever the rest of the file is sent. Caddy's write-idle wrapper feeds ReadFrom one io.LimitedReader
 	// per chunk, and the connection uses sendfile(2) for a LimitedReader
 	// over an *os.File; http.ServeContent's own io.CopyN would add a second
 	// LimitedReader and force a 32 KiB read/write copy (see BENCHMARKS.md).
@@ -354,10 +373,10 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 }
 
 // serveListing is list_directory, plus the JSON form.
-func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, dir, target string) error {
+func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, tree fileSource, dir, target string) error {
 	wantJSON := acceptsJSON(r.Header.Get("Accept"))
 	opts := listing.Options{Stat: wantJSON, Hide: listingHide(dir, s.hide)}
-	entries, err := listing.Read(dir, opts)
+	entries, err := tree.list(dir, opts)
 	if err != nil {
 		return pyError(http.StatusNotFound, "No permission to list directory", err)
 	}
@@ -394,6 +413,17 @@ func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, dir, targe
 		return err
 	}
 	return bw.Flush()
+}
+
+// skipTo moves f to offset start: by Seek when it can (every file on the
+// disk, most virtual ones), else by reading past the first bytes.
+func skipTo(f fs.File, start int64) error {
+	if sk, ok := f.(io.Seeker); ok {
+		_, err := sk.Seek(start, io.SeekStart)
+		return err
+	}
+	_, err := io.CopyN(io.Discard, f, start)
+	return err
 }
 
 // acceptsJSON reports whether the Accept header asks for application/json

@@ -29,7 +29,40 @@ func (p *process) finish() *os.ProcessState {
 	_ = p.stdout.Close()
 	_ = p.stderr.Close()
 	p.h.running.Add(-1)
+	p.observeExit(state)
 	return state
+}
+
+// observeExit reports the reaped script to the Observer.
+func (p *process) observeExit(state *os.ProcessState) {
+	if p.h.Observer == nil {
+		return
+	}
+	e := &Exit{
+		Outcome:  OutcomeOK,
+		PID:      p.pid,
+		Code:     -1,
+		Duration: time.Since(p.start),
+		TimedOut: p.reason() == reasonTimeout,
+		Killed:   p.hardKilled.Load(),
+		BytesIn:  p.bytesIn.Load(),
+		BytesOut: p.bytesOut.Load(),
+	}
+	select {
+	case <-p.detached:
+		e.Detached = true
+	default:
+	}
+	if state != nil {
+		if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			e.Outcome, e.Signal = OutcomeSignal, ws.Signal().String()
+		} else if e.Code = state.ExitCode(); e.Code != 0 {
+			e.Outcome = OutcomeExitCode
+		}
+	} else {
+		e.Outcome = OutcomeSignal // not reaped normally: count it as lost
+	}
+	p.h.Observer.Finished(p.r, e)
 }
 
 // cutStdin ends the request body copy: it unblocks a copy stuck writing to
@@ -101,8 +134,15 @@ func (p *process) reportBeforeHeader(state *os.ProcessState, status int, err err
 	case reasonClientGone:
 		err = fmt.Errorf("client gone before the cgi header: %w", context.Canceled)
 	}
-	fields := append(p.exitFields(state, status), zap.Error(err))
-	p.log.Error("cgi script failed before its header block", fields...)
+	// A client that left is no failure of the script's or the server's:
+	// debug, as reverse_proxy logs it.
+	level := zapcore.ErrorLevel
+	if p.reason() == reasonClientGone {
+		level = zapcore.DebugLevel
+	}
+	if ce := p.log.Check(level, "cgi script failed before its header block"); ce != nil {
+		ce.Write(append(p.exitFields(state, status), zap.Error(err))...)
+	}
 	return &Error{Status: status, Err: err}
 }
 

@@ -79,10 +79,8 @@ type Host struct {
 	// cleared (CPython changes only the uid, leaving scripts in group root);
 	// nil runs them as the server.
 	Credential *syscall.Credential
-	// LogCredentials keeps HTTP_COOKIE, HTTP_AUTHORIZATION and
-	// HTTP_PROXY_AUTHORIZATION in logged environments; by default they are
-	// blanked.
-	LogCredentials bool
+	// Observer, if set, receives the host's events (see [Observer]).
+	Observer Observer
 
 	initOnce sync.Once
 	sem      chan struct{} // one token per running script when MaxProcs > 0
@@ -119,6 +117,23 @@ type Script struct {
 	// NPH marks a non-parsed-header script (an "nph-" name, RFC 3875
 	// section 5): its output starts with an HTTP status line.
 	NPH bool
+	// Logger, if set, replaces Host.Logger for this execution: the caller
+	// gives it the request's fields (method, URI, client IP, request id),
+	// so that every line about the script names its request.
+	Logger *zap.Logger
+	// LogCredentials keeps HTTP_COOKIE, HTTP_AUTHORIZATION and
+	// HTTP_PROXY_AUTHORIZATION in the logged environment; by default they
+	// are blanked. It is per execution because it is a per-server setting
+	// in Caddy (log_credentials), read per request as fastcgi does.
+	LogCredentials bool
+}
+
+// logger returns the logger for lines about s.
+func (s *Script) logger(h *Host) *zap.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return h.logger()
 }
 
 // Serve runs s for r and writes the response to w.
@@ -188,13 +203,13 @@ func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
 	// MaxProcs slots while no script runs.
 	body, err := h.prepareBody(w, r)
 	if err != nil {
-		h.logRefusal(s, "cgi request body refused", err)
+		h.logRefusal(r, s, "cgi request body refused", err)
 		return outcome{err: err}
 	}
-	release, err := h.acquire(r.Context(), w)
+	release, err := h.acquire(r, w)
 	if err != nil {
 		body.close()
-		h.logRefusal(s, "no cgi process slot", err)
+		h.logRefusal(r, s, "no cgi process slot", err)
 		return outcome{err: err}
 	}
 	if body.src != nil && !body.spooled {
@@ -207,7 +222,11 @@ func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
 	if err != nil {
 		release()
 		body.close()
-		h.logger().Error("starting cgi script", zap.String("script", s.Path), zap.String("dir", s.Dir), zap.Error(err))
+		s.logger(h).Error("starting cgi script", zap.String("script", s.Path), zap.String("dir", s.Dir), zap.Error(err))
+		if he, ok := errors.AsType[*Error](err); ok && he.Status == http.StatusBadGateway && h.Observer != nil {
+			// Only exec itself answers 502 here (see spawn).
+			h.Observer.Finished(r, &Exit{Outcome: OutcomeExecFailure, Code: -1})
+		}
 		return outcome{err: err}
 	}
 	done := func() {
@@ -236,11 +255,14 @@ func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
 // logRefusal logs a request refused before its script started. Caddy logs
 // handler errors that an error route handles only at debug level, so
 // without this an operator would not see 413s and 503s at all.
-func (h *Host) logRefusal(s *Script, msg string, err error) {
+func (h *Host) logRefusal(r *http.Request, s *Script, msg string, err error) {
+	if why, ok := refusalOf(err); ok && h.Observer != nil {
+		h.Observer.Refused(r, why)
+	}
 	if errors.Is(err, context.Canceled) {
 		return // the client left; nothing to act on
 	}
-	h.logger().Warn(msg, zap.String("script", s.Path), zap.Error(err))
+	s.logger(h).Warn(msg, zap.String("script", s.Path), zap.Error(err))
 }
 
 // Close stops every running script (SIGTERM to its process group, SIGKILL
@@ -344,7 +366,7 @@ func (h *Host) killGrace() time.Duration {
 }
 
 // acquire takes a process slot, waiting at most QueueTimeout.
-func (h *Host) acquire(ctx context.Context, w http.ResponseWriter) (release func(), err error) {
+func (h *Host) acquire(r *http.Request, w http.ResponseWriter) (release func(), err error) {
 	if h.sem == nil {
 		return func() {}, nil
 	}
@@ -361,6 +383,11 @@ func (h *Host) acquire(ctx context.Context, w http.ResponseWriter) (release func
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
+	if h.Observer != nil {
+		h.Observer.Queued(r)
+		defer func(start time.Time) { h.Observer.Dequeued(r, time.Since(start)) }(time.Now())
+	}
+	ctx := r.Context()
 	select {
 	case h.sem <- struct{}{}:
 		return release, nil

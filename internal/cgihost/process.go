@@ -68,6 +68,13 @@ type process struct {
 	wmu       sync.Mutex   // orders the supervisor's use of w against the end of the response
 
 	errlog *stderrLog
+
+	// For the Observer: the request, the bytes delivered and sent, and
+	// whether the group needed SIGKILL after KillGrace.
+	r          *http.Request
+	bytesIn    atomic.Int64
+	bytesOut   atomic.Int64
+	hardKilled atomic.Bool
 }
 
 // start spawns the script and its helper goroutines.
@@ -82,10 +89,10 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds.stdinR, fds.stdoutW, fds.stderrW
 
-	logger := h.logger()
+	logger := s.logger(h)
 	if ce := logger.Check(zapcore.DebugLevel, "starting cgi script"); ce != nil {
 		ce.Write(zap.String("script", s.Path), zap.Strings("argv", cmd.Args), zap.String("dir", s.Dir),
-			zap.Object("env", LoggableEnv{Env: cmd.Env, LogCredentials: h.LogCredentials}))
+			zap.Object("env", LoggableEnv{Env: cmd.Env, LogCredentials: s.LogCredentials}))
 	}
 	if err := h.spawn(cmd, fds); err != nil {
 		return nil, err
@@ -96,6 +103,13 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 
 	p := newProcess(h, s, cmd, fds, logger, w)
 	p.sys = newSysState(pidfd)
+	p.r = r
+	if body.file != nil {
+		p.bytesIn.Store(body.n) // handed over whole as fd 0
+	}
+	if h.Observer != nil {
+		h.Observer.Started(r, p.pid)
+	}
 	go func() {
 		defer close(p.exited)
 		p.awaitExit()
@@ -277,7 +291,8 @@ func (p *process) copyStdin(body *requestBody) {
 	if body.n == 0 {
 		return
 	}
-	_, err := io.CopyN(p.stdin, body.src, body.n)
+	n, err := io.CopyN(p.stdin, body.src, body.n)
+	p.bytesIn.Store(n)
 	// EPIPE just means the script did not want the body; a deadline means
 	// the script is gone and finish cut the copy short.
 	if err != nil && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -383,6 +398,7 @@ func (p *process) terminate() {
 	select {
 	case <-p.exited:
 	case <-t.C:
+		p.hardKilled.Store(true)
 		p.signal(syscall.SIGKILL)
 		<-p.exited
 	}

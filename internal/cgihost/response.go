@@ -174,7 +174,9 @@ func (p *process) copyBody(w http.ResponseWriter, rc *http.ResponseController, b
 	for {
 		n, rerr := bufs.br.Read(buf)
 		if n > 0 && !discard {
-			if _, err := w.Write(buf[:n]); err != nil {
+			m, err := w.Write(buf[:n])
+			p.bytesOut.Add(int64(m))
+			if err != nil {
 				p.abort()
 				return p.abortCause(fmt.Errorf("writing response: %w", err))
 			}

@@ -20,7 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -174,4 +176,42 @@ func sortEntries(chunks [][]Entry, n int) []Entry {
 		entries[i] = chunks[k.idx/chunkSize][k.idx%chunkSize]
 	}
 	return entries
+}
+
+// ReadFS is Read for a directory of an fs.FS (one of Caddy's virtual file
+// systems: embedded files, object storage), with the same order, hiding and
+// Options.Stat rule. fs.FS has no Lstat: a symbolic link shows as one only
+// if the file system's ReadDir reports it; its size and time are those of
+// its target, or the directory entry's own when the target is missing.
+func ReadFS(fsys fs.FS, dir string, opt Options) ([]Entry, error) {
+	des, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading directory: %w", err)
+	}
+	var chunks [][]Entry
+	n := 0
+	for _, de := range des {
+		if opt.Hide != nil && opt.Hide(de.Name()) {
+			continue
+		}
+		if n%chunkSize == 0 {
+			chunks = append(chunks, make([]Entry, 0, chunkSize))
+		}
+		e := Entry{Name: de.Name(), IsDir: de.IsDir(), IsSymlink: de.Type()&fs.ModeSymlink != 0}
+		if e.IsSymlink || opt.Stat {
+			fi, err := fs.Stat(fsys, path.Join(dir, e.Name))
+			if e.IsSymlink {
+				e.IsDir = err == nil && fi.IsDir()
+			}
+			if err != nil && opt.Stat {
+				fi, err = de.Info()
+			}
+			if err == nil && opt.Stat {
+				e.Size, e.ModTime = fi.Size(), fi.ModTime()
+			}
+		}
+		chunks[n/chunkSize] = append(chunks[n/chunkSize], e)
+		n++
+	}
+	return sortEntries(chunks, n), nil
 }

@@ -1,0 +1,2 @@
+#!/nonexistent/interpreter
+# Cannot be executed: its interpreter does not exist.

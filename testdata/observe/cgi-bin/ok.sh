@@ -1,0 +1,3 @@
+#!/bin/sh
+# Answers "hello" and exits 0.
+printf 'Content-Type: text/plain\r\n\r\nhello\n'

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Runs past any timeout; SIGTERM ends it.
+exec sleep 30
