@@ -138,6 +138,9 @@ http://:%d {
 		{"GET", "/idx/", "/idx/index.cgi", ""},
 		{"GET", "/pre/app/run.cgi/x", "/pre/app/run.cgi", "/x"},
 		{"GET", "/pre/idx/", "/pre/idx/index.cgi", ""},
+		// Dot segments Caddy resolves after stripping stay out of the
+		// prefix: no client text reaches SCRIPT_NAME.
+		{"GET", "/pre/%3Cb%3E/%2e%2e/app/run.cgi", "/pre/app/run.cgi", ""},
 	} {
 		resp, body := do(t, tc.method, cgiURL(tc.path), nil)
 		checkNoSource(t, body)
@@ -173,6 +176,9 @@ http://:%d {
 	// A directory without the slash keeps the stripped prefix in its 301.
 	if resp, _ := do(t, "GET", cgiURL("/pre/idx"), nil); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/pre/idx/" {
 		t.Errorf("GET /pre/idx: %d Location %q, want 301 /pre/idx/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := do(t, "GET", cgiURL("/pre/x/%2e%2e/idx"), nil); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/pre/idx/" {
+		t.Errorf("GET /pre/x/%%2e%%2e/idx: %d Location %q, want 301 /pre/idx/", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Methods other than GET and HEAD on static files are Python's 501.
 	if resp, _ := do(t, "PUT", cgiURL("/app/page.txt"), nil); resp.StatusCode != 501 {

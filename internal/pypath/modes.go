@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -180,8 +181,8 @@ func StrippedPrefix(origEscaped, curEscaped string) (escaped, decoded string) {
 	default:
 		return "", ""
 	}
-	p = strings.TrimRight(p, "/")
-	if !strings.HasPrefix(p, "/") {
+	p = resolveDots(strings.TrimRight(p, "/"))
+	if !strings.HasPrefix(p, "/") || p == "/" {
 		return "", ""
 	}
 	d := pystr.Unquote(p)
@@ -189,4 +190,26 @@ func StrippedPrefix(origEscaped, curEscaped string) (escaped, decoded string) {
 		return "", ""
 	}
 	return p, d
+}
+
+// resolveDots resolves the dot segments of an escaped path prefix, "%2e"
+// spellings included. Caddy cleans the escaped path before it strips (where
+// "%2e%2e" is no dot segment) and the decoded rest only after, so a prefix
+// taken as "original minus rest" can end in "x/%2e%2e": left in, any text a
+// client puts before it would reach SCRIPT_NAME ("/app/<b>/../index.php").
+func resolveDots(p string) string {
+	if !strings.Contains(p, ".") && !strings.Contains(p, "%2") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	dots := false
+	for i, seg := range segs {
+		if d := strings.ReplaceAll(strings.ReplaceAll(seg, "%2e", "."), "%2E", "."); d == "." || d == ".." {
+			segs[i], dots = d, true
+		}
+	}
+	if !dots {
+		return p
+	}
+	return path.Clean(strings.Join(segs, "/"))
 }

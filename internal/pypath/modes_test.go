@@ -140,6 +140,14 @@ func TestStrippedPrefix(t *testing.T) {
 		{"/foo", "/bar/foo", "", ""},
 		{"/x%00/y", "/y", "", ""},
 		{"/", "/", "", ""},
+		// Caddy resolves dot segments only after stripping, in the decoded
+		// path: the prefix must not keep them, or a client puts any text
+		// into SCRIPT_NAME ("/app/<b>/../index.php").
+		{"/app/zz/%2e%2e/index.php", "/index.php", "/app", "/app"},
+		{"/app/%3Cb%3E/%2E%2E/x", "/x", "/app", "/app"},
+		{"/app/%2e/sub", "/sub", "/app", "/app"},
+		{"/app/x/%2e%2e", "/", "/app", "/app"},
+		{"/p/%2e%2e/%2e%2e/x", "/x", "", ""},
 	} {
 		esc, dec := StrippedPrefix(tc.orig, tc.cur)
 		if esc != tc.esc || dec != tc.dec {
