@@ -65,6 +65,11 @@ http://:%d {
 			program %s
 		}
 	}
+	handle_path /ext/* {
+		pyhttp_cgi {
+			script_ext .cgi
+		}
+	}
 	handle_errors {
 		pyhttp_error_page
 	}
@@ -100,6 +105,27 @@ http://:%d {
 		}
 		if strings.HasPrefix(tc.path, "/env") && (e["ARGC"] != "1" || e["ARGV_1"] != "first") {
 			t.Errorf("%s %s: ARGC=%q ARGV_1=%q ARGV_2=%q, want the program's argument", tc.method, tc.path, e["ARGC"], e["ARGV_1"], e["ARGV_2"])
+		}
+	}
+
+	// Apache's environment, not Python's empty defaults: a variable the
+	// request has no value for is unset (PHP's isset($_SERVER['PATH_INFO'])
+	// and `$_SERVER['HTTP_REFERER'] ?? 'index.php'` depend on it).
+	for _, p := range []string{"/cgit", "/app/run.cgi"} {
+		u := cgiURL(p)
+		if p == "/app/run.cgi" {
+			u = fmt.Sprintf("http://localhost:%d/ext%s", cgiPort, p)
+		}
+		resp, body := do(t, "GET", u, nil)
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: status %d\n%s", u, resp.StatusCode, body)
+			continue
+		}
+		e := parseEnv(t, body)
+		for _, name := range []string{"PATH_INFO", "PATH_TRANSLATED", "CONTENT_LENGTH", "REMOTE_HOST", "HTTP_COOKIE", "HTTP_REFERER", "HTTP_ACCEPT"} {
+			if v, ok := e[name]; ok {
+				t.Errorf("GET %s: %s=%q is set, want it unset as Apache leaves it", u, name, v)
+			}
 		}
 	}
 }
