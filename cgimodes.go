@@ -231,7 +231,9 @@ func (c *CGI) indexScript(root, collapsed string) (pypath.ExtScript, bool) {
 // is a script by its own name or its real name (through symbolic links).
 func (c *CGI) isScriptFile(name string) bool {
 	info, err := os.Stat(name)
-	if err == nil && info.IsDir() {
+	if err != nil || info.IsDir() {
+		// Nothing to disclose: a missing file gets the static branch's
+		// 404, as a missing script gets Apache's.
 		return false
 	}
 	if ext, _ := pypath.ScriptExt(name, c.ScriptExts); ext != "" {

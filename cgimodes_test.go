@@ -199,6 +199,13 @@ http://:%d {
 			t.Errorf("GET %s: status %d, want 403, 404 or 400", p, resp.StatusCode)
 		}
 	}
+	// A script that does not exist is 404, as under Apache, not "not
+	// served as a file".
+	for _, p := range []string{"/app/missing.cgi", "/app/RUN.CGI", "/pre/app/missing.cgi"} {
+		if resp, _ := do(t, "GET", cgiURL(p), nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404", p, resp.StatusCode)
+		}
+	}
 	// A directory without the slash keeps the stripped prefix in its 301.
 	if resp, _ := do(t, "GET", cgiURL("/pre/idx"), nil); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/pre/idx/" {
 		t.Errorf("GET /pre/idx: %d Location %q, want 301 /pre/idx/", resp.StatusCode, resp.Header.Get("Location"))
