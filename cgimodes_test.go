@@ -86,6 +86,7 @@ http://:%d {
 		{"GET", "/cgit", "/cgit", ""},
 		{"GET", "/cgit/repo/tree", "/cgit", "/repo/tree"},
 		{"OPTIONS", "/cgit/", "/cgit", "/"},
+		{"GET", "/CGIT/repo", "/cgit", "/repo"},
 		{"GET", "/u/z%2Fy", "/u", "/z/y"},
 		{"GET", "/U//x", "/U", "/x"},
 	} {

@@ -123,8 +123,9 @@ func LocateExtScript(root, collapsed string, exts []string) (s ExtScript, found,
 // with ".", ".." and empty segments resolved (a trailing '/' kept), minus
 // scriptName when the path starts with it at a segment boundary (a mount such
 // as `pyhttp_cgi /cgit*` with `script_name /cgit`, where nothing stripped the
-// prefix). strip says whether to try removing scriptName. It returns ErrNUL
-// for a NUL byte and ErrAboveRoot for a ".." above the root.
+// prefix; compared ignoring case, as Caddy's matcher compares). strip says
+// whether to try removing scriptName. It returns ErrNUL for a NUL byte and
+// ErrAboveRoot for a ".." above the root.
 func ProgramPathInfo(decoded, scriptName string, strip bool) (string, error) {
 	if strings.IndexByte(decoded, 0) >= 0 {
 		return "", ErrNUL
@@ -150,11 +151,11 @@ func ProgramPathInfo(decoded, scriptName string, strip bool) (string, error) {
 	if last := segs[len(segs)-1]; (last == "" || last == "." || last == "..") && len(segs) > 1 {
 		p += "/"
 	}
-	if strip && scriptName != "" && scriptName != "/" {
-		if p == scriptName {
-			return "", nil
-		}
-		if rest, ok := strings.CutPrefix(p, scriptName); ok && strings.HasPrefix(rest, "/") {
+	if strip && scriptName != "" && scriptName != "/" && len(p) >= len(scriptName) &&
+		strings.EqualFold(p[:len(scriptName)], scriptName) {
+		// Case-insensitive, as Caddy's path matcher and strip_prefix are:
+		// `pyhttp_cgi /cgit*` takes /CGIT/repo too.
+		if rest := p[len(scriptName):]; rest == "" || rest[0] == '/' {
 			return rest, nil
 		}
 	}

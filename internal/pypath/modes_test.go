@@ -121,6 +121,11 @@ func TestProgramPathInfo(t *testing.T) {
 		{decoded: "/cgit/repo/tree", scriptName: "/cgit", strip: true, want: "/repo/tree"},
 		{decoded: "/cgitx/repo", scriptName: "/cgit", strip: true, want: "/cgitx/repo"},
 		{decoded: "/cgit/repo", scriptName: "/cgit", strip: false, want: "/cgit/repo"},
+		// Caddy's path matcher (`pyhttp_cgi /cgit*`) and strip_prefix
+		// ignore case; so does the strip here.
+		{decoded: "/CGIT/repo", scriptName: "/cgit", strip: true, want: "/repo"},
+		{decoded: "/Cgit", scriptName: "/cgit", strip: true, want: ""},
+		{decoded: "/CGITX", scriptName: "/cgit", strip: true, want: "/CGITX"},
 	} {
 		got, err := ProgramPathInfo(tc.decoded, tc.scriptName, tc.strip)
 		if got != tc.want || !errors.Is(err, tc.err) {
