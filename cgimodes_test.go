@@ -270,3 +270,35 @@ http://:%d {
 		t.Errorf("relative Location with Status: %d %q, want 303 ../up", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// Extension mode with passthru in front of file_server: the next handler
+// never gets a path that reaches a script's file, by a symbolic link or a
+// look-alike spelling, so file_server cannot send its source.
+func TestCGIExtensionModePassthru(t *testing.T) {
+	root, _ := modesTree(t)
+	startCaddy(t, fmt.Sprintf(`
+http://:%d {
+	root * %s
+	route {
+		pyhttp_cgi {
+			script_ext .cgi
+			passthru
+		}
+		file_server
+	}
+}
+`, cgiPort, root))
+	if resp, body := do(t, "GET", cgiURL("/app/run.cgi/x"), nil); resp.StatusCode != 200 || parseEnv(t, body)["PATH_INFO"] != "/x" {
+		t.Errorf("script: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := do(t, "GET", cgiURL("/app/page.txt"), nil); resp.StatusCode != 200 || string(body) != "static page\n" {
+		t.Errorf("file_server: %d %q", resp.StatusCode, body)
+	}
+	for _, p := range []string{"/app/alias.txt", "/app/run.cgi.", "/app/run.cgi%20", "/noexec.cgi"} {
+		resp, body := rawRequest(t, cgiPort, "GET "+p+" HTTP/1.1")
+		checkNoSource(t, body)
+		if resp.StatusCode != 403 && resp.StatusCode != 404 {
+			t.Errorf("GET %s: status %d, want 403 or 404", p, resp.StatusCode)
+		}
+	}
+}
