@@ -171,8 +171,10 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // index name with such an extension runs for its directory; such a file is
 // never served as source (it runs, or the answer is 403 or 404). Program
 // and extension mode pass every method, never turn a query into
-// command-line arguments, and default max_request_body to 1GiB. program
-// cannot be combined with cgi_dirs, script_ext or passthru, nor script_ext
+// command-line arguments, leave a variable the request has no value for
+// unset as Apache does (directory mode sets Python's empty `PATH_INFO`,
+// `CONTENT_LENGTH`, `HTTP_COOKIE`, ...), and default max_request_body to
+// 1GiB. program cannot be combined with cgi_dirs, script_ext or passthru, nor script_ext
 // with cgi_dirs; script_name requires program. In every mode SCRIPT_NAME
 // includes a prefix stripped by handle_path.
 // passthru hands non-CGI requests to the next handler instead of serving

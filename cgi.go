@@ -524,7 +524,11 @@ func (c *CGI) buildEnv(r *http.Request, repl *caddy.Replacer, root string, scrip
 		PathInfo:       script.PathInfo,
 		PassAuth:       c.PassAuth,
 		PassEnv:        c.PassEnv,
-		Defaults:       pythonEnvDefaults,
+	}
+	if c.mode() == modeDirectory {
+		// Python's empty defaults; program and extension mode follow
+		// Apache, which leaves a variable without a value unset.
+		cfg.Defaults = pythonEnvDefaults
 	}
 	// REQUEST_URI is what the client asked for, before rewrites.
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {

@@ -179,6 +179,11 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		return c.runScript(w, r, next, repl, root, script, c.interpreterFor(s.File), nil, redirects)
 	}
 	if c.Passthru {
+		// The next handler (file_server) would send what the path names:
+		// not a script's file, reached by a symbolic link.
+		if c.isScriptFile(underRoot(root, collapsed)) {
+			return pyError(http.StatusForbidden, "Script is not served as a file", fmt.Errorf("refused script source %q", collapsed))
+		}
 		return next.ServeHTTP(w, r)
 	}
 	switch r.Method {
@@ -191,15 +196,22 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	return c.static.serve(w, r, root, target)
 }
 
+// underRoot is the file a collapsed path (from pypath.CollapsePath, so
+// without "." or ".." segments) names under root.
+func underRoot(root, collapsed string) string {
+	name := root
+	for seg := range strings.SplitSeq(collapsed, "/") {
+		if seg != "" {
+			name = filepath.Join(name, seg)
+		}
+	}
+	return name
+}
+
 // indexScript runs a directory's index when the first index name that
 // exists is a script (`index index.php index.html`).
 func (c *CGI) indexScript(root, collapsed string) (pypath.ExtScript, bool) {
-	base := root
-	for seg := range strings.SplitSeq(collapsed, "/") {
-		if seg != "" {
-			base = filepath.Join(base, seg)
-		}
-	}
+	base := underRoot(root, collapsed)
 	if info, err := os.Stat(base); err != nil || !info.IsDir() {
 		return pypath.ExtScript{}, false
 	}
@@ -231,7 +243,9 @@ func (c *CGI) indexScript(root, collapsed string) (pypath.ExtScript, bool) {
 // is a script by its own name or its real name (through symbolic links).
 func (c *CGI) isScriptFile(name string) bool {
 	info, err := os.Stat(name)
-	if err == nil && info.IsDir() {
+	if err != nil || info.IsDir() {
+		// Nothing to disclose: a missing file gets the static branch's
+		// 404, as a missing script gets Apache's.
 		return false
 	}
 	if ext, _ := pypath.ScriptExt(name, c.ScriptExts); ext != "" {

@@ -65,6 +65,11 @@ http://:%d {
 			program %s
 		}
 	}
+	handle_path /ext/* {
+		pyhttp_cgi {
+			script_ext .cgi
+		}
+	}
 	handle_errors {
 		pyhttp_error_page
 	}
@@ -81,6 +86,7 @@ http://:%d {
 		{"GET", "/cgit", "/cgit", ""},
 		{"GET", "/cgit/repo/tree", "/cgit", "/repo/tree"},
 		{"OPTIONS", "/cgit/", "/cgit", "/"},
+		{"GET", "/CGIT/repo", "/cgit", "/repo"},
 		{"GET", "/u/z%2Fy", "/u", "/z/y"},
 		{"GET", "/U//x", "/U", "/x"},
 	} {
@@ -100,6 +106,27 @@ http://:%d {
 		}
 		if strings.HasPrefix(tc.path, "/env") && (e["ARGC"] != "1" || e["ARGV_1"] != "first") {
 			t.Errorf("%s %s: ARGC=%q ARGV_1=%q ARGV_2=%q, want the program's argument", tc.method, tc.path, e["ARGC"], e["ARGV_1"], e["ARGV_2"])
+		}
+	}
+
+	// Apache's environment, not Python's empty defaults: a variable the
+	// request has no value for is unset (PHP's isset($_SERVER['PATH_INFO'])
+	// and `$_SERVER['HTTP_REFERER'] ?? 'index.php'` depend on it).
+	for _, p := range []string{"/cgit", "/app/run.cgi"} {
+		u := cgiURL(p)
+		if p == "/app/run.cgi" {
+			u = fmt.Sprintf("http://localhost:%d/ext%s", cgiPort, p)
+		}
+		resp, body := do(t, "GET", u, nil)
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: status %d\n%s", u, resp.StatusCode, body)
+			continue
+		}
+		e := parseEnv(t, body)
+		for _, name := range []string{"PATH_INFO", "PATH_TRANSLATED", "CONTENT_LENGTH", "REMOTE_HOST", "HTTP_COOKIE", "HTTP_REFERER", "HTTP_ACCEPT"} {
+			if v, ok := e[name]; ok {
+				t.Errorf("GET %s: %s=%q is set, want it unset as Apache leaves it", u, name, v)
+			}
 		}
 	}
 }
@@ -138,6 +165,9 @@ http://:%d {
 		{"GET", "/idx/", "/idx/index.cgi", ""},
 		{"GET", "/pre/app/run.cgi/x", "/pre/app/run.cgi", "/x"},
 		{"GET", "/pre/idx/", "/pre/idx/index.cgi", ""},
+		// Dot segments Caddy resolves after stripping stay out of the
+		// prefix: no client text reaches SCRIPT_NAME.
+		{"GET", "/pre/%3Cb%3E/%2e%2e/app/run.cgi", "/pre/app/run.cgi", ""},
 	} {
 		resp, body := do(t, tc.method, cgiURL(tc.path), nil)
 		checkNoSource(t, body)
@@ -170,9 +200,19 @@ http://:%d {
 			t.Errorf("GET %s: status %d, want 403, 404 or 400", p, resp.StatusCode)
 		}
 	}
+	// A script that does not exist is 404, as under Apache, not "not
+	// served as a file".
+	for _, p := range []string{"/app/missing.cgi", "/app/RUN.CGI", "/pre/app/missing.cgi"} {
+		if resp, _ := do(t, "GET", cgiURL(p), nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404", p, resp.StatusCode)
+		}
+	}
 	// A directory without the slash keeps the stripped prefix in its 301.
 	if resp, _ := do(t, "GET", cgiURL("/pre/idx"), nil); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/pre/idx/" {
 		t.Errorf("GET /pre/idx: %d Location %q, want 301 /pre/idx/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := do(t, "GET", cgiURL("/pre/x/%2e%2e/idx"), nil); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/pre/idx/" {
+		t.Errorf("GET /pre/x/%%2e%%2e/idx: %d Location %q, want 301 /pre/idx/", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Methods other than GET and HEAD on static files are Python's 501.
 	if resp, _ := do(t, "PUT", cgiURL("/app/page.txt"), nil); resp.StatusCode != 501 {
@@ -228,5 +268,37 @@ http://:%d {
 	resp, _ = do(t, "GET", cgiURL("/cgi-bin/rel303.sh"), nil)
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "../up" {
 		t.Errorf("relative Location with Status: %d %q, want 303 ../up", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// Extension mode with passthru in front of file_server: the next handler
+// never gets a path that reaches a script's file, by a symbolic link or a
+// look-alike spelling, so file_server cannot send its source.
+func TestCGIExtensionModePassthru(t *testing.T) {
+	root, _ := modesTree(t)
+	startCaddy(t, fmt.Sprintf(`
+http://:%d {
+	root * %s
+	route {
+		pyhttp_cgi {
+			script_ext .cgi
+			passthru
+		}
+		file_server
+	}
+}
+`, cgiPort, root))
+	if resp, body := do(t, "GET", cgiURL("/app/run.cgi/x"), nil); resp.StatusCode != 200 || parseEnv(t, body)["PATH_INFO"] != "/x" {
+		t.Errorf("script: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := do(t, "GET", cgiURL("/app/page.txt"), nil); resp.StatusCode != 200 || string(body) != "static page\n" {
+		t.Errorf("file_server: %d %q", resp.StatusCode, body)
+	}
+	for _, p := range []string{"/app/alias.txt", "/app/run.cgi.", "/app/run.cgi%20", "/noexec.cgi"} {
+		resp, body := rawRequest(t, cgiPort, "GET "+p+" HTTP/1.1")
+		checkNoSource(t, body)
+		if resp.StatusCode != 403 && resp.StatusCode != 404 {
+			t.Errorf("GET %s: status %d, want 403 or 404", p, resp.StatusCode)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -122,8 +123,9 @@ func LocateExtScript(root, collapsed string, exts []string) (s ExtScript, found,
 // with ".", ".." and empty segments resolved (a trailing '/' kept), minus
 // scriptName when the path starts with it at a segment boundary (a mount such
 // as `pyhttp_cgi /cgit*` with `script_name /cgit`, where nothing stripped the
-// prefix). strip says whether to try removing scriptName. It returns ErrNUL
-// for a NUL byte and ErrAboveRoot for a ".." above the root.
+// prefix; compared ignoring case, as Caddy's matcher compares). strip says
+// whether to try removing scriptName. It returns ErrNUL for a NUL byte and
+// ErrAboveRoot for a ".." above the root.
 func ProgramPathInfo(decoded, scriptName string, strip bool) (string, error) {
 	if strings.IndexByte(decoded, 0) >= 0 {
 		return "", ErrNUL
@@ -149,11 +151,11 @@ func ProgramPathInfo(decoded, scriptName string, strip bool) (string, error) {
 	if last := segs[len(segs)-1]; (last == "" || last == "." || last == "..") && len(segs) > 1 {
 		p += "/"
 	}
-	if strip && scriptName != "" && scriptName != "/" {
-		if p == scriptName {
-			return "", nil
-		}
-		if rest, ok := strings.CutPrefix(p, scriptName); ok && strings.HasPrefix(rest, "/") {
+	if strip && scriptName != "" && scriptName != "/" && len(p) >= len(scriptName) &&
+		strings.EqualFold(p[:len(scriptName)], scriptName) {
+		// Case-insensitive, as Caddy's path matcher and strip_prefix are:
+		// `pyhttp_cgi /cgit*` takes /CGIT/repo too.
+		if rest := p[len(scriptName):]; rest == "" || rest[0] == '/' {
 			return rest, nil
 		}
 	}
@@ -180,8 +182,8 @@ func StrippedPrefix(origEscaped, curEscaped string) (escaped, decoded string) {
 	default:
 		return "", ""
 	}
-	p = strings.TrimRight(p, "/")
-	if !strings.HasPrefix(p, "/") {
+	p = resolveDots(strings.TrimRight(p, "/"))
+	if !strings.HasPrefix(p, "/") || p == "/" {
 		return "", ""
 	}
 	d := pystr.Unquote(p)
@@ -189,4 +191,26 @@ func StrippedPrefix(origEscaped, curEscaped string) (escaped, decoded string) {
 		return "", ""
 	}
 	return p, d
+}
+
+// resolveDots resolves the dot segments of an escaped path prefix, "%2e"
+// spellings included. Caddy cleans the escaped path before it strips (where
+// "%2e%2e" is no dot segment) and the decoded rest only after, so a prefix
+// taken as "original minus rest" can end in "x/%2e%2e": left in, any text a
+// client puts before it would reach SCRIPT_NAME ("/app/<b>/../index.php").
+func resolveDots(p string) string {
+	if !strings.Contains(p, ".") && !strings.Contains(p, "%2") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	dots := false
+	for i, seg := range segs {
+		if d := strings.ReplaceAll(strings.ReplaceAll(seg, "%2e", "."), "%2E", "."); d == "." || d == ".." {
+			segs[i], dots = d, true
+		}
+	}
+	if !dots {
+		return p
+	}
+	return path.Clean(strings.Join(segs, "/"))
 }

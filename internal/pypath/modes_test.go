@@ -121,6 +121,11 @@ func TestProgramPathInfo(t *testing.T) {
 		{decoded: "/cgit/repo/tree", scriptName: "/cgit", strip: true, want: "/repo/tree"},
 		{decoded: "/cgitx/repo", scriptName: "/cgit", strip: true, want: "/cgitx/repo"},
 		{decoded: "/cgit/repo", scriptName: "/cgit", strip: false, want: "/cgit/repo"},
+		// Caddy's path matcher (`pyhttp_cgi /cgit*`) and strip_prefix
+		// ignore case; so does the strip here.
+		{decoded: "/CGIT/repo", scriptName: "/cgit", strip: true, want: "/repo"},
+		{decoded: "/Cgit", scriptName: "/cgit", strip: true, want: ""},
+		{decoded: "/CGITX", scriptName: "/cgit", strip: true, want: "/CGITX"},
 	} {
 		got, err := ProgramPathInfo(tc.decoded, tc.scriptName, tc.strip)
 		if got != tc.want || !errors.Is(err, tc.err) {
@@ -140,6 +145,14 @@ func TestStrippedPrefix(t *testing.T) {
 		{"/foo", "/bar/foo", "", ""},
 		{"/x%00/y", "/y", "", ""},
 		{"/", "/", "", ""},
+		// Caddy resolves dot segments only after stripping, in the decoded
+		// path: the prefix must not keep them, or a client puts any text
+		// into SCRIPT_NAME ("/app/<b>/../index.php").
+		{"/app/zz/%2e%2e/index.php", "/index.php", "/app", "/app"},
+		{"/app/%3Cb%3E/%2E%2E/x", "/x", "/app", "/app"},
+		{"/app/%2e/sub", "/sub", "/app", "/app"},
+		{"/app/x/%2e%2e", "/", "/app", "/app"},
+		{"/p/%2e%2e/%2e%2e/x", "/x", "", ""},
 	} {
 		esc, dec := StrippedPrefix(tc.orig, tc.cur)
 		if esc != tc.esc || dec != tc.dec {
