@@ -360,9 +360,8 @@ func TestPyHTTPServerPythonLogLines(t *testing.T) {
 	s.waitLine(t, `^127\.0\.0\.1 - - \[[^]]+\] "GET /nope HTTP/1\.1" 404 -$`)
 	get("/cgi-bin/fail.py", 200)
 	s.waitLine(t, `^fail\.py: something went wrong$`)
-	// The exit entry of internal/cgihost carries no client address yet (it
-	// will with the request fields of issue 8 step 2): "-" stands in.
-	s.waitLine(t, `^(127\.0\.0\.1|-) - - \[[^]]+\] CGI script exit code 3$`)
+	// The exit entry carries the request's client_ip, as Python's line does.
+	s.waitLine(t, `^127\.0\.0\.1 - - \[[^]]+\] CGI script exit code 3$`)
 	s.waitLine(t, `^127\.0\.0\.1 - - \[[^]]+\] "GET /cgi-bin/fail\.py HTTP/1\.1" 200 -$`)
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
