@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -247,6 +248,9 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.checkAdmin(ctx, cred); err != nil {
+		return err
+	}
 
 	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
 	if err := c.static.Provision(ctx); err != nil {
@@ -274,6 +278,24 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		LogCredentials: false,
 	}
 	liveHosts.Store(c.host, struct{}{})
+	return nil
+}
+
+// checkAdmin refuses to run scripts as another account while Caddy's
+// admin API is on TCP (any local account, the scripts' included, could
+// reconfigure Caddy through it and so become Caddy's account, root), and
+// warns when the scripts share Caddy's account, for they can then reach
+// the admin API whatever it listens on.
+func (c *CGI) checkAdmin(ctx caddy.Context, cred *syscall.Credential) error {
+	admin := adminOf(ctx)
+	if admin.unix() {
+		return nil
+	}
+	if cred != nil && int(cred.Uid) != os.Geteuid() {
+		return errAdminReachable(admin, fmt.Sprintf("uid %d", cred.Uid))
+	}
+	c.logger.Warn("scripts run as Caddy's own account and the admin endpoint listens on TCP: any script can reconfigure Caddy; use `admin unix//run/caddy-admin.sock` or `admin off`",
+		zap.String("admin", admin.listen), zap.Int("uid", os.Geteuid()))
 	return nil
 }
 

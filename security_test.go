@@ -1,0 +1,121 @@
+package pyhttp
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// The adversarial tests of issue 7: each one reproduces an attack found in
+// a security review and fails on the code before its fix.
+
+// securityTree copies testdata/security (scripts under cgi-bin, a
+// basic_auth-protected private/ and a public pub/) into a directory
+// nobody can reach, with the scripts' run bits set.
+func securityTree(t *testing.T) string {
+	t.Helper()
+	root := publicTempDir(t)
+	copyTree(t, filepath.Join("testdata", "security"), root)
+	entries, err := os.ReadDir(filepath.Join(root, "cgi-bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		chmodAll(t, root, 0o755, "cgi-bin/"+e.Name())
+	}
+	return root
+}
+
+// get fetches url without following redirects and returns status and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := noRedirectClient.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// Scripts that run as another account (nobody, when Caddy is root) while
+// the admin API listens on TCP are refused at load, with the fix named.
+func TestSecurityAdminTCPRefusedWhenScriptsSwitchUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("scripts switch accounts only when Caddy runs as root")
+	}
+	root := securityTree(t)
+	opts := strings.Replace(globalOptions(), "admin unix/"+adminSocket, fmt.Sprintf("admin localhost:%d", adminPort), 1)
+	err := loadCaddyfile(opts + fmt.Sprintf("http://:%d {\n\troot * %s\n\tpyhttp_cgi\n}\n", cgiPort, root))
+	if err == nil {
+		t.Fatal("config with a TCP admin endpoint and scripts as nobody loaded")
+	}
+	for _, want := range []string{"admin unix//run/caddy-admin.sock", "admin off", fmt.Sprintf("localhost:%d", adminPort)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("load error %q does not name %q", err, want)
+		}
+	}
+	// The same site with the admin API on a unix socket loads.
+	cgiSite(t, root, "", "")
+	if status, body := get(t, cgiURL("/cgi-bin/hello.sh")); status != 200 || body != "hello\n" {
+		t.Errorf("with a unix admin socket: got %d %q, want 200 hello", status, body)
+	}
+}
+
+// A script cannot reconfigure Caddy through the admin API: it reaches
+// neither a TCP endpoint (none is allowed) nor the unix socket (mode 0200,
+// root's), so the config it posts never loads.
+func TestSecurityScriptCannotReachAdmin(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the admin socket keeps out only another account than Caddy's")
+	}
+	root := securityTree(t)
+	cgiSite(t, root, fmt.Sprintf("env ADMIN_TCP localhost:%d\n\t\t\tenv ADMIN_SOCK %s", adminPort, adminSocket), "")
+	status, body := get(t, cgiURL("/cgi-bin/admin.py"))
+	if status != 200 || !strings.Contains(body, "tcp: refused") || !strings.Contains(body, "unix: refused") {
+		t.Fatalf("script's attempts on the admin API: got %d %q, want both refused", status, body)
+	}
+	// The site still runs its config: the script loaded nothing.
+	if status, body := get(t, cgiURL("/cgi-bin/hello.sh")); status != 200 || body != "hello\n" {
+		t.Errorf("after the attempt: got %d %q, want 200 hello", status, body)
+	}
+}
+
+// adminOf reads the admin setting of the config being loaded, falls back
+// to the running config for a hand-made Context, and fails safe.
+func TestAdminOf(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		admin  *caddy.AdminConfig
+		unix   bool
+		listen string
+	}{
+		{name: "default is tcp", admin: nil, unix: false, listen: caddy.DefaultAdminListen},
+		{name: "empty listen is the default", admin: &caddy.AdminConfig{}, unix: false, listen: caddy.DefaultAdminListen},
+		{name: "tcp", admin: &caddy.AdminConfig{Listen: "127.0.0.1:2020"}, unix: false, listen: "127.0.0.1:2020"},
+		{name: "unix", admin: &caddy.AdminConfig{Listen: "unix//run/caddy-admin.sock"}, unix: true},
+		{name: "unix with mode", admin: &caddy.AdminConfig{Listen: "unix//run/caddy-admin.sock|0600"}, unix: true},
+		{name: "off", admin: &caddy.AdminConfig{Disabled: true}, unix: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &caddy.Config{Admin: tc.admin}
+			ctx, err := caddy.ProvisionContext(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := adminOf(ctx)
+			if a.unix() != tc.unix || (tc.listen != "" && a.listen != tc.listen) {
+				t.Errorf("got unix=%v listen=%q, want unix=%v listen=%q", a.unix(), a.listen, tc.unix, tc.listen)
+			}
+		})
+	}
+}
+
