@@ -1,6 +1,7 @@
 package pyhttp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -52,7 +53,8 @@ func init() {
 // Deliberate differences from Python, each a fix:
 //
 //   - The script's `Status:` is honoured, `Location:` redirects (a local
-//     `Location: /path` is served internally as a GET), and a script that
+//     `Location: /path` is served as a new GET through the site's routes,
+//     so authentication and denies before this handler apply to it), and a script that
 //     fails before a complete header block is a 502 with a log line instead
 //     of a hanging 200.
 //   - HEAD runs the script but sends no body.
@@ -366,7 +368,10 @@ func closeAllHosts() {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (c *CGI) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	err := c.serve(w, r, next, 0)
+	// A local redirect re-enters through the server with its count in
+	// the context (see redirect).
+	redirects, _ := r.Context().Value(localRedirectsKey).(int)
+	err := c.serve(w, r, next, redirects)
 	if err != nil {
 		logCause(c.logger, r, err)
 	}
@@ -435,8 +440,17 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 }
 
 // redirect serves a script's local redirect (RFC 3875 section 6.2.2) as a
-// new GET through this handler, keeping the client's headers but not the
-// body.
+// new GET, keeping the client's headers but not the body.
+//
+// The new request goes through the server's whole handler chain, as a
+// request from the client for that path would: every matcher, basic_auth,
+// `respond` deny and rewrite before this handler runs again for it, and the
+// access log records it. Serving it inside this handler instead would let
+// a script that prints `Location: $QUERY_STRING` read any path behind an
+// earlier route's authentication (issue 7 finding 3). The count of
+// redirects travels in the request context, so the bound holds across
+// the re-entry. Outside a Caddy server (unit tests against plain
+// net/http) the redirect is served by this handler.
 func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, location string, redirects int) error {
 	if redirects >= maxLocalRedirects {
 		c.logger.Error("cgi local redirect loop", zap.String("location", location), zap.Int("redirects", redirects))
@@ -447,7 +461,8 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	if err != nil {
 		return pyError(http.StatusBadGateway, "Bad local redirect", err)
 	}
-	r2 := r.Clone(r.Context())
+	ctx := context.WithValue(r.Context(), localRedirectsKey, redirects+1)
+	r2 := r.Clone(ctx)
 	if r.Method != http.MethodHead {
 		// RFC 3875 section 6.2.2: the redirected request is a GET; a HEAD
 		// stays a HEAD, so no body is produced for nothing.
@@ -460,8 +475,18 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	r2.TransferEncoding = nil
 	r2.Header.Del("Content-Length")
 	r2.Header.Del("Content-Type")
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
+		// The server answers the new request, errors included (through
+		// its handle_errors routes), so nothing is left to return.
+		srv.ServeHTTP(w, r2)
+		return nil
+	}
 	return c.serve(w, r2, next, redirects+1)
 }
+
+// localRedirectsKey is the request context key under which redirect keeps
+// the number of local redirects followed so far.
+const localRedirectsKey caddy.CtxKey = "pyhttp_cgi_local_redirects"
 
 // guardStatic is the static branch's guard: no file or listing inside a
 // CGI directory (directory mode), and no file with a script extension

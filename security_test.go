@@ -3,6 +3,7 @@ package pyhttp
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,3 +120,29 @@ func TestAdminOf(t *testing.T) {
 	}
 }
 
+// A script's local redirect goes back through the site's routes: with
+// basic_auth on /private/* before pyhttp_cgi, a script printing
+// `Location: $QUERY_STRING` cannot fetch /private/secret.txt for an
+// unauthenticated client, and a redirect to a path the site denies with
+// `respond` is denied.
+func TestSecurityLocalRedirectRunsEarlierRoutes(t *testing.T) {
+	root := securityTree(t)
+	// The hash is bcrypt of "secret"; no client here sends it.
+	cgiSite(t, root, "", `basic_auth /private/* {
+		user $2a$04$u2PV5pM85BCHtK40bS986OMCCIfZeJW4.KAYHdj5hsU3fh1Bsza8O
+	}
+	route {
+		respond /pub/denied.txt 403
+	}`)
+	status, body := get(t, cgiURL("/cgi-bin/loc.sh?/private/secret.txt"))
+	if strings.Contains(body, "PYHTTP-SECRET") || status != http.StatusUnauthorized {
+		t.Errorf("redirect into basic_auth: got %d %q, want 401 and no secret", status, body)
+	}
+	if status, _ := get(t, cgiURL("/cgi-bin/loc.sh?/pub/denied.txt")); status != http.StatusForbidden {
+		t.Errorf("redirect to a path denied by respond: got %d, want 403", status)
+	}
+	// An ordinary local redirect still serves the target.
+	if status, body := get(t, cgiURL("/cgi-bin/loc.sh?/pub/public.txt")); status != 200 || body != "public\n" {
+		t.Errorf("redirect to a public file: got %d %q, want 200 public", status, body)
+	}
+}
