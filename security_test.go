@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
 )
 
 // The adversarial tests of issue 7: each one reproduces an attack found in
@@ -144,5 +146,40 @@ func TestSecurityLocalRedirectRunsEarlierRoutes(t *testing.T) {
 	// An ordinary local redirect still serves the target.
 	if status, body := get(t, cgiURL("/cgi-bin/loc.sh?/pub/public.txt")); status != 200 || body != "public\n" {
 		t.Errorf("redirect to a public file: got %d %q, want 200 public", status, body)
+	}
+}
+
+// A directory named `\evil.example` reached as `/\evil.example` gets a
+// trailing-slash redirect that no browser reads as another host, from
+// pyhttp_simple and from pyhttp_cgi's static branch.
+func TestSecurityBackslashRedirectNotSchemeRelative(t *testing.T) {
+	root := securityTree(t)
+	for _, d := range []string{`\evil.example`, "\t", `\`} {
+		if err := os.Mkdir(filepath.Join(root, "pub", d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cgiSite(t, root, "", "")
+	for _, line := range []string{
+		`GET /pub/../\evil.example HTTP/1.1`, // collapses to /\evil.example for the CGI check only
+		`GET /\evil.example HTTP/1.1`,
+		`GET /pub/\evil.example HTTP/1.1`,
+		`GET //\evil.example HTTP/1.1`,
+		`GET /\/evil.example HTTP/1.1`,
+		`GET /%5Cevil.example HTTP/1.1`,
+	} {
+		resp, _ := rawRequest(t, cgiPort, line)
+		loc := resp.Header.Get("Location")
+		if pypath.BrowserSchemeRelative(loc) {
+			t.Errorf("%s: Location %q is scheme-relative in a browser", line, loc)
+		}
+	}
+	// The directory itself is reached through its redirect.
+	if err := os.Rename(filepath.Join(root, "pub", `\evil.example`), filepath.Join(root, `\evil.example`)); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := rawRequest(t, cgiPort, `GET /\evil.example HTTP/1.1`)
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/%5Cevil.example/" {
+		t.Errorf(`GET /\evil.example: got %d Location %q, want 301 /%%5Cevil.example/`, resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
