@@ -173,7 +173,8 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // request_body takes it, such as 10MB, 64MiB or 1.5GB. index, mime and
 // hide apply to the static files served outside the CGI directories, as
 // with pyhttp_simple, and so does python_version (CGI scripts are run
-// alike under all four).
+// alike under all four); hide also applies to scripts, which are never run
+// when hidden (404).
 //
 // Only syntax is checked here; what the values mean (a CGI directory's
 // shape, a negative duration, an environment variable's name) is checked

@@ -188,7 +188,8 @@ type CGI struct {
 	// Content-Type overrides for static files, as pyhttp_simple's.
 	MIMETypes map[string]string `json:"mime_types,omitempty"`
 
-	// Files to hide from static serving and listings, as pyhttp_simple's.
+	// Files to hide from static serving and listings, as pyhttp_simple's;
+	// a hidden script is never run either (404).
 	Hide []string `json:"hide,omitempty"`
 
 	// The Python release whose listing and path rules the static files
@@ -423,6 +424,12 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	}
 
 	script := pypath.LocateScript(root, dir, rest)
+	if hidden(root, script.File, c.static.hide) {
+		// hide reaches into the CGI directories too: a hidden script
+		// (`/cgi-bin/.git/hooks/post-update` under `hide .git`) is never
+		// run, and is as missing as a hidden file is.
+		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pystr.Repr(script.Name)), errors.New("script is hidden"))
+	}
 	info, err := os.Stat(script.File)
 	if err != nil {
 		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pystr.Repr(script.Name)), err)

@@ -169,6 +169,11 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	if !found && strings.HasSuffix(collapsed, "/") {
 		s, found = c.indexScript(root, collapsed)
 	}
+	if found && hidden(root, s.File, c.static.hide) {
+		// A hidden script is never run, and is as missing as a hidden
+		// file is.
+		return errFileNotFound(errors.New("script is hidden"))
+	}
 	if found {
 		if c.interpreterFor(s.File) == nil {
 			if info, err := os.Stat(s.File); err == nil && info.Mode().Perm()&0o111 == 0 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 
 	"github.com/pyhttp/caddy-pyhttp/internal/pypath"
 )
@@ -181,5 +182,57 @@ func TestSecurityBackslashRedirectNotSchemeRelative(t *testing.T) {
 	resp, _ := rawRequest(t, cgiPort, `GET /\evil.example HTTP/1.1`)
 	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/%5Cevil.example/" {
 		t.Errorf(`GET /\evil.example: got %d Location %q, want 301 /%%5Cevil.example/`, resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// hide reaches every way into a file: a hidden script in a CGI directory
+// is never run (404), `hide /abs/dir` hides the directory's files, and the
+// Caddyfile is hidden when root is a symbolic link to its directory.
+func TestSecurityHideGaps(t *testing.T) {
+	root := securityTree(t)
+	chmodAll(t, root, 0o755, "cgi-bin/.git/hooks/post-update", "cgi-bin/old.sh.bak")
+	// The site's root is a link to the tree, which holds the Caddyfile.
+	link := filepath.Join(publicTempDir(t), "site")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	caddyfile := filepath.Join(root, "Caddyfile")
+	site := fmt.Sprintf(`http://:%d {
+	root * %s
+	route {
+		pyhttp_cgi {
+			hide .git *.bak %s
+		}
+	}
+}
+`, cgiPort, link, filepath.Join(root, "secretdir"))
+	if err := os.WriteFile(caddyfile, []byte(globalOptions()+site), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(globalOptions()+site), map[string]any{"filename": caddyfile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		"/cgi-bin/.git/hooks/post-update",
+		"/cgi-bin/old.sh.bak",
+		"/secretdir/file.txt",
+		"/secretdir/",
+		"/Caddyfile",
+	} {
+		status, body := get(t, cgiURL(path))
+		if status != http.StatusNotFound || strings.Contains(body, "HIDDEN-SCRIPT-RAN") || strings.Contains(body, "PYHTTP-SECRET") || strings.Contains(body, "admin unix") {
+			t.Errorf("GET %s: got %d %q, want 404", path, status, body)
+		}
+	}
+	if status, body := get(t, cgiURL("/cgi-bin/hello.sh")); status != 200 || body != "hello\n" {
+		t.Errorf("a script that is not hidden: got %d %q, want 200 hello", status, body)
+	}
+	// The root's listing leaves out what is hidden.
+	if status, body := get(t, cgiURL("/")); status != 200 || strings.Contains(body, "Caddyfile") || strings.Contains(body, "secretdir") || !strings.Contains(body, "pub/") {
+		t.Errorf("root listing: got %d %q, want 200 without Caddyfile and secretdir", status, body)
 	}
 }

@@ -93,7 +93,9 @@ type Simple struct {
 	// whole absolute path (and as a prefix) when it does, as with
 	// file_server's `hide`. The Caddyfile is added automatically when the
 	// handler comes from a Caddyfile, and Caddy's data directory when it is
-	// relative (it holds private keys), as file_server does.
+	// relative (it holds private keys), as file_server does. A path is
+	// matched as named under the root and under the root's real path, so
+	// a root that is a symbolic link hides the same files.
 	Hide []string `json:"hide,omitempty"`
 
 	// The Python release whose listing and path rules to reproduce byte for
@@ -193,7 +195,7 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 	if trailingSlash {
 		name = name[:len(name)-1]
 	}
-	if fileHidden(name, s.hide) {
+	if hidden(root, name, s.hide) {
 		return errFileNotFound(nil)
 	}
 
@@ -217,7 +219,7 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 			indexPath := filepath.Join(name, index)
 			// os.path.isfile: a directory or broken link named index.html
 			// is skipped and the next name tried.
-			if fi, err := os.Stat(indexPath); err == nil && fi.Mode().IsRegular() && !fileHidden(indexPath, s.hide) {
+			if fi, err := os.Stat(indexPath); err == nil && fi.Mode().IsRegular() && !hidden(root, indexPath, s.hide) {
 				if err := guard(root, indexPath); err != nil {
 					return err
 				}
@@ -227,7 +229,7 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 		if err := guard(root, name); err != nil {
 			return err
 		}
-		return s.serveListing(w, r, name, target)
+		return s.serveListing(w, r, root, name, target)
 	}
 	if trailingSlash {
 		// send_head: "path ends with / but is not a directory".
@@ -354,9 +356,9 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 }
 
 // serveListing is list_directory, plus the JSON form.
-func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, dir, target string) error {
+func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, root, dir, target string) error {
 	wantJSON := acceptsJSON(r.Header.Get("Accept"))
-	opts := listing.Options{Stat: wantJSON, Hide: listingHide(dir, s.hide)}
+	opts := listing.Options{Stat: wantJSON, Hide: listingHideUnder(root, dir, s.hide)}
 	entries, err := listing.Read(dir, opts)
 	if err != nil {
 		return pyError(http.StatusNotFound, "No permission to list directory", err)
