@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -496,41 +497,47 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 const localRedirectsKey caddy.CtxKey = "pyhttp_cgi_local_redirects"
 
 // guardStatic is the static branch's guard: no file or listing inside a
-// CGI directory (directory mode), and no file with a script extension
-// (extension mode), by whatever name it was reached, is sent.
-func (c *CGI) guardStatic(root, name string) error {
+// CGI directory (directory mode), no file with a script extension
+// (extension mode), and no other name (hard link) for a script in a CGI
+// directory, by whatever name it was reached, is sent. It vets the file
+// already opened (issue 7 finding 7: a name checked and then opened let a
+// symbolic link swapped in between serve a script's source).
+func (c *CGI) guardStatic(root, name string, f *os.File, info os.FileInfo) error {
+	real, ok := fdPath(f)
+	if !ok {
+		// No /proc: resolve the name and insist it still names the
+		// opened file, so that what is checked is what is sent.
+		var err error
+		real, err = filepath.EvalSymlinks(name)
+		if fi, serr := os.Stat(real); err != nil || serr != nil || !os.SameFile(fi, info) {
+			return pyError(http.StatusForbidden, "CGI directory is not served as files", fmt.Errorf("%q changed while being opened", name))
+		}
+	}
 	switch c.mode() {
 	case modeDirectory:
-		if c.inCGIDir(root, name) {
-			return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
+		if c.inCGIDir(root, real) {
+			return pyError(http.StatusForbidden, "CGI directory is not served as files", fmt.Errorf("refused %q in a cgi directory", real))
+		}
+		if info.Mode().IsRegular() && linkCount(info) > 1 && c.isCGIScript(root, info) {
+			return pyError(http.StatusForbidden, "CGI directory is not served as files", fmt.Errorf("refused %q, a hard link to a cgi script", name))
 		}
 	case modeExtension:
-		if c.isScriptFile(name) {
+		if !info.IsDir() && (c.isScriptFile(name) || c.isScriptFile(real)) {
 			return pyError(http.StatusForbidden, "Script is not served as a file", fmt.Errorf("refused script source %q", name))
 		}
 	}
 	return nil
 }
 
-// inCGIDir reports whether the file or directory name is, or lies inside,
-// one of the CGI directories under root, by any other name: a symbolic link
-// elsewhere in the tree, an index.html linked to a script, a different
-// spelling on a case-insensitive file system. Identity is compared with
-// os.SameFile (device and inode) along the real path's ancestors, so no
-// script's source leaves the server through the static branch.
-func (c *CGI) inCGIDir(root, name string) bool {
-	var dirs []os.FileInfo
-	for _, d := range c.CGIDirs {
-		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(d))); err == nil && fi.IsDir() {
-			dirs = append(dirs, fi)
-		}
-	}
+// inCGIDir reports whether real, a path without symbolic links, is or lies
+// inside one of the CGI directories under root, by identity (device and
+// inode, os.SameFile) along its ancestors, so that another spelling on a
+// case-insensitive file system, or a root reached through a link, is
+// caught too.
+func (c *CGI) inCGIDir(root, real string) bool {
+	dirs := c.cgiDirInfos(root)
 	if len(dirs) == 0 {
 		return false
-	}
-	real, err := filepath.EvalSymlinks(name)
-	if err != nil {
-		return false // missing files get their 404 from the static branch
 	}
 	for p := real; ; p = filepath.Dir(p) {
 		if fi, err := os.Stat(p); err == nil {
@@ -544,6 +551,43 @@ func (c *CGI) inCGIDir(root, name string) bool {
 			return false
 		}
 	}
+}
+
+// cgiDirInfos stats the CGI directories under root.
+func (c *CGI) cgiDirInfos(root string) []os.FileInfo {
+	var dirs []os.FileInfo
+	for _, d := range c.CGIDirs {
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(d))); err == nil && fi.IsDir() {
+			dirs = append(dirs, fi)
+		}
+	}
+	return dirs
+}
+
+// isCGIScript reports whether info (a file with more than one name) is a
+// file inside one of the CGI directories under root: a hard link to a
+// script is the script, and never sent as source. The CGI directories are
+// walked for it; only files with several links pay that cost.
+func (c *CGI) isCGIScript(root string, info os.FileInfo) bool {
+	found := false
+	for _, d := range c.CGIDirs {
+		_ = filepath.WalkDir(filepath.Join(root, filepath.FromSlash(d)), func(_ string, e fs.DirEntry, err error) error {
+			if err != nil || found {
+				return filepath.SkipDir
+			}
+			if e.Type().IsRegular() {
+				if fi, err := e.Info(); err == nil && os.SameFile(fi, info) {
+					found = true
+					return filepath.SkipAll
+				}
+			}
+			return nil
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // buildEnv assembles the script's environment.

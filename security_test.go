@@ -236,3 +236,68 @@ func TestSecurityHideGaps(t *testing.T) {
 		t.Errorf("root listing: got %d %q, want 200 without Caddyfile and secretdir", status, body)
 	}
 }
+
+// No script source leaves through the static branch by a race or a hard
+// link: while another goroutine swaps pub/race.txt between a plain file
+// and a symbolic link to a script, 20,000 GETs of it never carry the
+// script's source; a hard link to a script outside the CGI directory is
+// refused.
+func TestSecurityNoSourceThroughRaceOrHardLink(t *testing.T) {
+	root := securityTree(t)
+	cgiSite(t, root, "", "")
+	script := filepath.Join(root, "cgi-bin", "hello.sh")
+	hard := filepath.Join(root, "pub", "hard.txt")
+	if err := os.Link(script, hard); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get(t, cgiURL("/pub/hard.txt")); strings.Contains(body, "PYHTTP-SOURCE-MARKER") || (status != http.StatusForbidden && status != http.StatusNotFound) {
+		t.Errorf("hard link to a script: got %d %q, want 403 or 404", status, body)
+	}
+
+	race := filepath.Join(root, "pub", "race.txt")
+	stop := make(chan struct{})
+	swapped := make(chan int)
+	go func() {
+		n := 0
+		defer func() { swapped <- n }()
+		tmpFile, tmpLink := race+".f", race+".l"
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = os.WriteFile(tmpFile, []byte("plain\n"), 0o644)
+			_ = os.Rename(tmpFile, race)
+			_ = os.Symlink(script, tmpLink)
+			_ = os.Rename(tmpLink, race)
+			n++
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	const requests = 20000
+	leaks, served := 0, 0
+	for i := 0; i < requests; i++ {
+		resp, err := client.Get(cgiURL("/pub/race.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "PYHTTP-SOURCE-MARKER") || strings.Contains(string(body), "printf") {
+			leaks++
+		}
+		if resp.StatusCode == 200 {
+			served++
+		}
+	}
+	close(stop)
+	swaps := <-swapped
+	t.Logf("%d requests, %d served as the plain file, %d swaps", requests, served, swaps)
+	if leaks != 0 {
+		t.Errorf("%d of %d responses carried the script's source", leaks, requests)
+	}
+	if served == 0 || swaps == 0 {
+		t.Errorf("the race was not exercised: %d served, %d swaps", served, swaps)
+	}
+}

@@ -115,8 +115,11 @@ type Simple struct {
 	// directory under root whose content or names are about to be sent
 	// (after the trailing-slash redirect, which discloses nothing), so
 	// that no other name for a CGI directory, an index file included,
-	// can reveal a script's source. nil lets everything through.
-	guard func(root, name string) error
+	// can reveal a script's source. It is given the file already opened
+	// (f, with info from fstat) and vets what was opened, not a name that
+	// a symbolic link swapped in between could point elsewhere. nil lets
+	// everything through.
+	guard func(root, name string, f *os.File, info os.FileInfo) error
 }
 
 // CaddyModule returns the Caddy module information.
@@ -182,10 +185,6 @@ func (s *Simple) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 // self.path) under root. pyhttp_cgi calls it for the paths that are not
 // scripts.
 func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target string) error {
-	guard := s.guard
-	if guard == nil {
-		guard = func(string, string) error { return nil }
-	}
 	translated, err := pypath.Translate(s.version, root, target)
 	if err != nil {
 		return errBadPath(err)
@@ -220,14 +219,8 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 			// os.path.isfile: a directory or broken link named index.html
 			// is skipped and the next name tried.
 			if fi, err := os.Stat(indexPath); err == nil && fi.Mode().IsRegular() && !hidden(root, indexPath, s.hide) {
-				if err := guard(root, indexPath); err != nil {
-					return err
-				}
-				return s.serveFile(w, r, indexPath)
+				return s.serveFile(w, r, root, indexPath)
 			}
-		}
-		if err := guard(root, name); err != nil {
-			return err
 		}
 		return s.serveListing(w, r, root, name, target)
 	}
@@ -235,15 +228,12 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 		// send_head: "path ends with / but is not a directory".
 		return errFileNotFound(nil)
 	}
-	if err := guard(root, name); err != nil {
-		return err
-	}
-	return s.serveFile(w, r, name)
+	return s.serveFile(w, r, root, name)
 }
 
 // serveFile sends one regular file: Python's headers and If-Modified-Since
 // rule, plus single-range support and sendfile.
-func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) error {
+func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, root, name string) error {
 	// O_NONBLOCK: opening a FIFO for reading would otherwise block until a
 	// writer appears, pinning the request (Python hangs there). Regular
 	// files ignore the flag.
@@ -260,6 +250,11 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 		// Only regular files are content; a FIFO or device would block or
 		// stream forever.
 		return errFileNotFound(&fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")})
+	}
+	if s.guard != nil {
+		if err := s.guard(root, name, f, info); err != nil {
+			return err
+		}
 	}
 
 	if httpdate.NotModified(r.Header, info.ModTime()) {
@@ -359,7 +354,28 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, root, dir, target string) error {
 	wantJSON := acceptsJSON(r.Header.Get("Accept"))
 	opts := listing.Options{Stat: wantJSON, Hide: listingHideUnder(root, dir, s.hide)}
-	entries, err := listing.Read(dir, opts)
+	readDir := dir
+	if s.guard != nil {
+		// Open once and list what was opened: the directory vetted is the
+		// one read, through its /proc/self/fd name, even if dir is
+		// swapped for a link into a CGI directory in between.
+		d, err := os.Open(dir)
+		if err != nil {
+			return pyError(http.StatusNotFound, "No permission to list directory", err)
+		}
+		defer d.Close()
+		info, err := d.Stat()
+		if err != nil || !info.IsDir() {
+			return pyError(http.StatusNotFound, "No permission to list directory", err)
+		}
+		if err := s.guard(root, dir, d, info); err != nil {
+			return err
+		}
+		if p, ok := fdName(d); ok {
+			readDir = p
+		}
+	}
+	entries, err := listing.Read(readDir, opts)
 	if err != nil {
 		return pyError(http.StatusNotFound, "No permission to list directory", err)
 	}
