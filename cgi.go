@@ -123,12 +123,25 @@ type CGI struct {
 	// Account to run scripts as, by name or numeric uid. Default: `nobody`
 	// when Caddy runs as root (as Python does), else Caddy's own account.
 	// Setting it while not running as root is an error unless it is Caddy's
-	// own account.
+	// own account. `owner` runs each script as its file's owner, with the
+	// owner's primary group, and never as root (a root-owned script is
+	// refused with 403); it requires Caddy as root, takes no Group and
+	// cannot be combined with Program. Security: a shared account lets
+	// scripts read each other's environment (other requests' cookies).
 	User string `json:"user,omitempty"`
 
 	// Group to run scripts as, by name or numeric gid. Default: the primary
 	// group of User.
 	Group string `json:"group,omitempty"`
+
+	// Refuse to run, with 403 and a log line saying why, scripts that are
+	// symbolic links, setuid or setgid, writable by group or others, or not
+	// owned by the account they run as, and scripts below a directory
+	// writable by group or others up to the root, as Apache's suexec does.
+	// The files are checked as opened (fstat), not by a stat of their
+	// name. Program mode's program is the operator's and is not checked.
+	// Default: off.
+	Strict bool `json:"strict,omitempty"`
 
 	// Maximum total run time of a script; the whole process group is then
 	// terminated, and a script that has not sent its headers yet is answered
@@ -198,10 +211,11 @@ type CGI struct {
 	// script selection and variables are the same in all four.
 	PythonVersion string `json:"python_version,omitempty"`
 
-	logger *zap.Logger
-	static *Simple
-	host   *cgihost.Host
-	grace  time.Duration // the http app's grace_period; 0 = eternal
+	logger  *zap.Logger
+	asOwner bool // User is "owner"
+	static  *Simple
+	host    *cgihost.Host
+	grace   time.Duration // the http app's grace_period; 0 = eternal
 }
 
 // CaddyModule returns the Caddy module information.
@@ -248,12 +262,34 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("dir %q is not a directory", c.Dir)
 		}
 	}
-	cred, err := credential(c.User, c.Group)
-	if err != nil {
-		return err
+	var cred *syscall.Credential
+	if c.User == userOwner {
+		switch {
+		case os.Geteuid() != 0:
+			return errors.New("user owner requires running Caddy as root")
+		case c.Group != "":
+			return errors.New("user owner takes no group: each script runs with its owner's")
+		case c.mode() == modeProgram:
+			return errors.New("user owner cannot be combined with program")
+		}
+		c.asOwner = true
+	} else {
+		var err error
+		if cred, err = credential(c.User, c.Group); err != nil {
+			return err
+		}
 	}
 	if err := c.checkAdmin(ctx, cred); err != nil {
 		return err
+	}
+	hostCred := cred
+	if c.asOwner {
+		// Every script gets its owner's credential from vetScript; the
+		// host's is only a fail-safe, never Caddy's root.
+		var err error
+		if hostCred, err = credential("nobody", ""); err != nil {
+			return fmt.Errorf("user owner: %w", err)
+		}
 	}
 
 	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
@@ -273,7 +309,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		MaxProcs:       c.MaxProcs,
 		QueueTimeout:   time.Duration(c.QueueTimeout),
 		MaxRequestBody: c.MaxRequestBody,
-		Credential:     cred,
+		Credential:     hostCred,
 		// log_credentials is a server's setting, to be read per request
 		// from the request's server as fastcgi does; a handler-wide value
 		// (an OR over every server) let one site unmask every site's
@@ -294,6 +330,9 @@ func (c *CGI) checkAdmin(ctx caddy.Context, cred *syscall.Credential) error {
 	admin := adminOf(ctx)
 	if admin.unix() {
 		return nil
+	}
+	if c.asOwner {
+		return errAdminReachable(admin, "their owners (user owner)")
 	}
 	if cred != nil && int(cred.Uid) != os.Geteuid() {
 		return errAdminReachable(admin, fmt.Sprintf("uid %d", cred.Uid))
@@ -658,6 +697,9 @@ var pythonEnvDefaults = []string{
 
 // defaultCGIDirs is Python's CGIHTTPRequestHandler.cgi_directories.
 var defaultCGIDirs = []string{"/cgi-bin", "/htbin"}
+
+// userOwner is the User value that runs each script as its file's owner.
+const userOwner = "owner"
 
 // maxLocalRedirects caps local redirects so that a script redirecting to
 // itself cannot loop.

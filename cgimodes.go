@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -264,7 +265,14 @@ func (c *CGI) runScript(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	if c.Dir != "" {
 		workDir = repl.ReplaceAll(c.Dir, "")
 	}
+	var cred *syscall.Credential
+	if c.mode() != modeProgram && (c.Strict || c.asOwner) {
+		if cred, err = c.vetScript(root, script); err != nil {
+			return err
+		}
+	}
 	run := &cgihost.Script{
+		Credential:  cred,
 		Path:        script.File,
 		Dir:         workDir,
 		Args:        args,

@@ -301,3 +301,94 @@ func TestSecurityNoSourceThroughRaceOrHardLink(t *testing.T) {
 		t.Errorf("the race was not exercised: %d served, %d swaps", served, swaps)
 	}
 }
+
+// strict refuses, with 403, every script suexec would refuse, and runs a
+// script that passes every rule.
+func TestSecurityStrict(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the ownership rules need root to set up")
+	}
+	root := securityTree(t)
+	cgiSite(t, root, "strict", "")
+	script := filepath.Join(root, "cgi-bin", "uid.sh")
+	const nobody = 65534
+	check := func(name string, want int) {
+		t.Helper()
+		status, body := get(t, cgiURL("/cgi-bin/uid.sh"))
+		if status != want || strings.Contains(body, "PYHTTP-SOURCE-MARKER") {
+			t.Errorf("%s: got %d %q, want %d", name, status, body, want)
+		}
+	}
+	check("owned by root, run as nobody", http.StatusForbidden)
+	if err := os.Chown(script, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	check("owned by nobody, mode 0755", http.StatusOK)
+	for _, tc := range []struct {
+		name string
+		path string
+		mode os.FileMode
+	}{
+		{"group writable script", script, 0o775},
+		{"world writable script", script, 0o757},
+		{"setuid script", script, os.ModeSetuid | 0o755},
+		{"setgid script", script, os.ModeSetgid | 0o755},
+		{"world writable cgi-bin", filepath.Join(root, "cgi-bin"), 0o777},
+		{"group writable root", root, 0o775},
+	} {
+		orig, err := os.Stat(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(tc.path, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		check(tc.name, http.StatusForbidden)
+		if err := os.Chmod(tc.path, orig.Mode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// chown cleared nothing: the script passes again once restored.
+	check("restored", http.StatusOK)
+	link := filepath.Join(root, "cgi-bin", "link.sh")
+	if err := os.Symlink(script, link); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := get(t, cgiURL("/cgi-bin/link.sh")); status != http.StatusForbidden {
+		t.Errorf("symbolic link to a script: got %d, want 403", status)
+	}
+}
+
+// user owner runs each script as its file's owner, and never as root.
+func TestSecurityUserOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("user owner needs root")
+	}
+	root := securityTree(t)
+	cgiSite(t, root, "user owner", "")
+	script := filepath.Join(root, "cgi-bin", "uid.sh")
+	if status, body := get(t, cgiURL("/cgi-bin/uid.sh")); status != http.StatusForbidden || strings.Contains(body, "0 0") {
+		t.Errorf("root-owned script: got %d %q, want 403", status, body)
+	}
+	for _, tc := range []struct {
+		uid, gid int
+		want     string
+	}{
+		{65534, 0, "65534 65534\n"},   // nobody's passwd group, not the file's
+		{54321, 4242, "54321 4242\n"}, // no passwd entry: the file's group
+	} {
+		if err := os.Chown(script, tc.uid, tc.gid); err != nil {
+			t.Fatal(err)
+		}
+		if status, body := get(t, cgiURL("/cgi-bin/uid.sh")); status != 200 || body != tc.want {
+			t.Errorf("script owned by %d:%d: got %d %q, want 200 %q", tc.uid, tc.gid, status, body, tc.want)
+		}
+	}
+	// Refused at load where it cannot work.
+	for _, opts := range []string{"user owner nogroup", "user owner\n\t\t\tprogram /bin/true"} {
+		site := fmt.Sprintf("http://:%d {\n\troot * %s\n\tpyhttp_cgi {\n\t\t%s\n\t}\n}\n", cgiPort, root, opts)
+		if err := loadCaddyfile(globalOptions() + site); err == nil {
+			t.Errorf("%q loaded, want refused", opts)
+		}
+	}
+}

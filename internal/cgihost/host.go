@@ -119,6 +119,10 @@ type Script struct {
 	// NPH marks a non-parsed-header script (an "nph-" name, RFC 3875
 	// section 5): its output starts with an HTTP status line.
 	NPH bool
+	// Credential, when set, runs this script as that uid/gid instead of
+	// Host.Credential (pyhttp_cgi's `user owner`), with no supplementary
+	// groups either.
+	Credential *syscall.Credential
 }
 
 // Serve runs s for r and writes the response to w.
