@@ -15,8 +15,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/pyhttp/caddy-pyhttp/internal/testenv"
 )
 
@@ -66,16 +64,15 @@ func browserSite(t *testing.T) string {
 	}
 	// integration_test.go's global options, with automatic HTTPS on for
 	// the certificate of the HTTPS site (but no redirects).
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	tester.InitServer(fmt.Sprintf(`{
-	admin localhost:%d
+	startCaddyRaw(t, fmt.Sprintf(`{
+	admin unix/%s
 	http_port %d
 	https_port %d
 	grace_period 1ns
 	skip_install_trust
 	auto_https disable_redirects
 }
-`, adminPort, simplePort, 9443+portOffset)+fmt.Sprintf(`
+`, adminSocket, simplePort, 9443+portOffset)+fmt.Sprintf(`
 http://127.0.0.1:%[1]d {
 	bind 127.0.0.1
 	root * %[3]s
@@ -88,10 +85,7 @@ https://localhost:%[2]d {
 	root * %[3]s
 	pyhttp_cgi
 }
-`, browserHTTPPort, browserHTTPSPort, root), "caddyfile")
-	if t.Failed() {
-		t.FailNow()
-	}
+`, browserHTTPPort, browserHTTPSPort, root))
 	return root
 }
 

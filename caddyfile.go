@@ -144,7 +144,8 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    pass_env         <names...>
 //	    pass_auth
 //	    dir              <path>
-//	    user             <name|uid> [<group|gid>]
+//	    user             <name|uid|owner> [<group|gid>]
+//	    strict
 //	    timeout          <duration>
 //	    kill_grace       <duration>
 //	    max_procs        <n>
@@ -187,11 +188,22 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // request_body takes it, such as 10MB, 64MiB or 1.5GB. index, mime and
 // hide apply to the static files served outside the CGI directories, as
 // with pyhttp_simple, and so does python_version (CGI scripts are run
-// alike under all four). fs serves the static files (everything outside
+// alike under all four); hide also applies to scripts, which are never run
+// when hidden (404). fs serves the static files (everything outside
 // the CGI directories, or without a script extension) from a virtual file
 // system, as with pyhttp_simple; root is then also their path inside it. Scripts always run
 // from the local disk, under root: store the static files in the file
 // system under the same path.
+//
+// strict refuses to run, with 403 and a log line saying why (in the
+// spirit of Apache's suexec), a script that is a symbolic link, setuid or
+// setgid, writable by group or others, or not owned by the account it runs
+// as, and a script below a directory writable by group or others, up to
+// the root; the checks are made on the opened files (fstat). user owner
+// runs each script as its file's owner, with the owner's primary group,
+// and never as root: a root-owned script is refused with 403 and a log
+// line. It requires Caddy to run as root, takes no group and cannot be
+// combined with program (an account named owner is given by its uid).
 //
 // Only syntax is checked here; what the values mean (a CGI directory's
 // shape, a negative duration, an environment variable's name) is checked
@@ -206,7 +218,7 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		// Single-valued subdirectives may appear once: a second
 		// max_procs that silently replaced the first could lift a limit.
 		switch name := d.Val(); name {
-		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth":
+		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth", "strict":
 			if seen[name] {
 				return d.Errf("%s already specified", name)
 			}
@@ -268,6 +280,8 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			c.PassEnv = append(c.PassEnv, names...)
 		case "pass_auth":
 			err = parseFlag(d, &c.PassAuth)
+		case "strict":
+			err = parseFlag(d, &c.Strict)
 		case "dir":
 			err = parseOneArg(d, &c.Dir)
 		case "user":

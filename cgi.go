@@ -1,8 +1,10 @@
 package pyhttp
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -51,7 +54,8 @@ func init() {
 // Deliberate differences from Python, each a fix:
 //
 //   - The script's `Status:` is honoured, `Location:` redirects (a local
-//     `Location: /path` is served internally as a GET), and a script that
+//     `Location: /path` is served as a new GET through the site's routes,
+//     so authentication and denies before this handler apply to it), and a script that
 //     fails before a complete header block is a 502 with a log line instead
 //     of a hanging 200.
 //   - HEAD runs the script but sends no body.
@@ -127,12 +131,25 @@ type CGI struct {
 	// Account to run scripts as, by name or numeric uid. Default: `nobody`
 	// when Caddy runs as root (as Python does), else Caddy's own account.
 	// Setting it while not running as root is an error unless it is Caddy's
-	// own account.
+	// own account. `owner` runs each script as its file's owner, with the
+	// owner's primary group, and never as root (a root-owned script is
+	// refused with 403); it requires Caddy as root, takes no Group and
+	// cannot be combined with Program. Security: a shared account lets
+	// scripts read each other's environment (other requests' cookies).
 	User string `json:"user,omitempty"`
 
 	// Group to run scripts as, by name or numeric gid. Default: the primary
 	// group of User.
 	Group string `json:"group,omitempty"`
+
+	// Refuse to run, with 403 and a log line saying why, scripts that are
+	// symbolic links, setuid or setgid, writable by group or others, or not
+	// owned by the account they run as, and scripts below a directory
+	// writable by group or others up to the root, as Apache's suexec does.
+	// The files are checked as opened (fstat), not by a stat of their
+	// name. Program mode's program is the operator's and is not checked.
+	// Default: off.
+	Strict bool `json:"strict,omitempty"`
 
 	// Maximum total run time of a script; the whole process group is then
 	// terminated, and a script that has not sent its headers yet is answered
@@ -193,7 +210,8 @@ type CGI struct {
 	// Content-Type overrides for static files, as pyhttp_simple's.
 	MIMETypes map[string]string `json:"mime_types,omitempty"`
 
-	// Files to hide from static serving and listings, as pyhttp_simple's.
+	// Files to hide from static serving and listings, as pyhttp_simple's;
+	// a hidden script is never run either (404).
 	Hide []string `json:"hide,omitempty"`
 
 	// The file system static files are served from, as pyhttp_simple's
@@ -206,11 +224,13 @@ type CGI struct {
 	// script selection and variables are the same in all four.
 	PythonVersion string `json:"python_version,omitempty"`
 
-	logger  *zap.Logger
-	static  *Simple
-	host    *cgihost.Host
-	metrics *cgiMetrics
-	grace   time.Duration // the http app's grace_period; 0 = eternal
+	logger   *zap.Logger
+	asOwner  bool  // User is "owner"
+	adminErr error // checkAdmin's verdict, reported by Validate
+	static   *Simple
+	host     *cgihost.Host
+	metrics  *cgiMetrics
+	grace    time.Duration // the http app's grace_period; 0 = eternal
 }
 
 // CaddyModule returns the Caddy module information.
@@ -257,9 +277,34 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("dir %q is not a directory", c.Dir)
 		}
 	}
-	cred, err := credential(c.User, c.Group)
-	if err != nil {
-		return err
+	var cred *syscall.Credential
+	if c.User == userOwner {
+		switch {
+		case os.Geteuid() != 0:
+			return errors.New("user owner requires running Caddy as root")
+		case c.Group != "":
+			return errors.New("user owner takes no group: each script runs with its owner's")
+		case c.mode() == modeProgram:
+			return errors.New("user owner cannot be combined with program")
+		}
+		c.asOwner = true
+	} else {
+		var err error
+		if cred, err = credential(c.User, c.Group); err != nil {
+			return err
+		}
+	}
+	// Reported by Validate, after every error in the handler's own
+	// values, which are the likelier mistake.
+	c.adminErr = c.checkAdmin(ctx, cred)
+	hostCred := cred
+	if c.asOwner {
+		// Every script gets its owner's credential from vetScript; the
+		// host's is only a fail-safe, never Caddy's root.
+		var err error
+		if hostCred, err = credential("nobody", ""); err != nil {
+			return fmt.Errorf("user owner: %w", err)
+		}
 	}
 
 	c.static = &Simple{Root: c.Root, FileSystem: c.FileSystem, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
@@ -285,10 +330,31 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		MaxProcs:       c.MaxProcs,
 		QueueTimeout:   time.Duration(c.QueueTimeout),
 		MaxRequestBody: c.MaxRequestBody,
-		Credential:     cred,
+		Credential:     hostCred,
 		Observer:       cgiObserver{m: metrics},
 	}
 	liveHosts.Store(c.host, struct{}{})
+	return nil
+}
+
+// checkAdmin refuses to run scripts as another account while Caddy's
+// admin API is on TCP (any local account, the scripts' included, could
+// reconfigure Caddy through it and so become Caddy's account, root), and
+// warns when the scripts share Caddy's account, for they can then reach
+// the admin API whatever it listens on.
+func (c *CGI) checkAdmin(ctx caddy.Context, cred *syscall.Credential) error {
+	admin := adminOf(ctx)
+	if admin.unix() {
+		return nil
+	}
+	if c.asOwner {
+		return errAdminReachable(admin, "their owners (user owner)")
+	}
+	if cred != nil && int(cred.Uid) != os.Geteuid() {
+		return errAdminReachable(admin, fmt.Sprintf("uid %d", cred.Uid))
+	}
+	c.logger.Warn("scripts run as Caddy's own account and the admin endpoint listens on TCP: any script can reconfigure Caddy; use `admin unix//run/caddy-admin.sock` or `admin off`",
+		zap.String("admin", admin.listen), zap.Int("uid", os.Geteuid()))
 	return nil
 }
 
@@ -316,7 +382,7 @@ func (c *CGI) Validate() error {
 			return fmt.Errorf("env: bad variable name %q", name)
 		}
 	}
-	return nil
+	return c.adminErr
 }
 
 // Cleanup stops the scripts of an unloaded config. When Caddy exits it has
@@ -363,7 +429,10 @@ func closeAllHosts() {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (c *CGI) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	err := c.serve(w, r, next, 0)
+	// A local redirect re-enters through the server with its count in
+	// the context (see redirect).
+	redirects, _ := r.Context().Value(localRedirectsKey).(int)
+	err := c.serve(w, r, next, redirects)
 	if err != nil {
 		logCause(c.logger, r, err)
 	}
@@ -415,6 +484,12 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 	}
 
 	script := pypath.LocateScript(root, dir, rest)
+	if hidden(root, script.File, c.static.hide) {
+		// hide reaches into the CGI directories too: a hidden script
+		// (`/cgi-bin/.git/hooks/post-update` under `hide .git`) is never
+		// run, and is as missing as a hidden file is.
+		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pystr.Repr(script.Name)), errors.New("script is hidden"))
+	}
 	info, err := os.Stat(script.File)
 	if err != nil {
 		return pyError(http.StatusNotFound, fmt.Sprintf("No such CGI script (%s)", pystr.Repr(script.Name)), err)
@@ -432,8 +507,17 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 }
 
 // redirect serves a script's local redirect (RFC 3875 section 6.2.2) as a
-// new GET through this handler, keeping the client's headers but not the
-// body.
+// new GET, keeping the client's headers but not the body.
+//
+// The new request goes through the server's whole handler chain, as a
+// request from the client for that path would: every matcher, basic_auth,
+// `respond` deny and rewrite before this handler runs again for it, and the
+// access log records it. Serving it inside this handler instead would let
+// a script that prints `Location: $QUERY_STRING` read any path behind an
+// earlier route's authentication (issue 7 finding 3). The count of
+// redirects travels in the request context, so the bound holds across
+// the re-entry. Outside a Caddy server (unit tests against plain
+// net/http) the redirect is served by this handler.
 func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, location string, redirects int) error {
 	if redirects >= maxLocalRedirects {
 		c.logger.Error("cgi local redirect loop", zap.String("location", location), zap.Int("redirects", redirects))
@@ -444,7 +528,8 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	if err != nil {
 		return pyError(http.StatusBadGateway, "Bad local redirect", err)
 	}
-	r2 := r.Clone(r.Context())
+	ctx := context.WithValue(r.Context(), localRedirectsKey, redirects+1)
+	r2 := r.Clone(ctx)
 	if r.Method != http.MethodHead {
 		// RFC 3875 section 6.2.2: the redirected request is a GET; a HEAD
 		// stays a HEAD, so no body is produced for nothing.
@@ -457,48 +542,71 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	r2.TransferEncoding = nil
 	r2.Header.Del("Content-Length")
 	r2.Header.Del("Content-Type")
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
+		// The server answers the new request, errors included (through
+		// its handle_errors routes), so nothing is left to return.
+		srv.ServeHTTP(w, r2)
+		return nil
+	}
 	return c.serve(w, r2, next, redirects+1)
 }
 
+// localRedirectsKey is the request context key under which redirect keeps
+// the number of local redirects followed so far.
+const localRedirectsKey caddy.CtxKey = "pyhttp_cgi_local_redirects"
+
 // guardStatic is the static branch's guard: no file or listing inside a
-// CGI directory (directory mode), and no file with a script extension
-// (extension mode), by whatever name it was reached, is sent.
-func (c *CGI) guardStatic(root, name string) error {
+// CGI directory (directory mode), no file with a script extension
+// (extension mode), and no other name (hard link) for a script in a CGI
+// directory, by whatever name it was reached, is sent. It vets the file
+// already opened (issue 7 finding 7: a name checked and then opened let a
+// symbolic link swapped in between serve a script's source).
+func (c *CGI) guardStatic(root, name string, f *os.File, info os.FileInfo) error {
+	if f == nil {
+		// A virtual file system (root ""): nothing in it links into the
+		// disk's CGI directories, and no name reaches one, as the request
+		// path was matched against them before the static branch; only a
+		// file with a script extension is refused, by its name.
+		if c.mode() == modeExtension && info != nil && !info.IsDir() && c.isScriptFile(name) {
+			return pyError(http.StatusForbidden, "Script is not served as a file", fmt.Errorf("refused script source %q", name))
+		}
+		return nil
+	}
+	real, ok := fdPath(f)
+	if !ok {
+		// No /proc: resolve the name and insist it still names the
+		// opened file, so that what is checked is what is sent.
+		var err error
+		real, err = filepath.EvalSymlinks(name)
+		if fi, serr := os.Stat(real); err != nil || serr != nil || !os.SameFile(fi, info) {
+			return pyError(http.StatusForbidden, "CGI directory is not served as files", fmt.Errorf("%q changed while being opened", name))
+		}
+	}
 	switch c.mode() {
 	case modeDirectory:
-		// On a virtual file system (root "") nothing links into the
-		// disk's CGI directories, and no name reaches one: the request
-		// path was matched against them before the static branch.
-		if root != "" && c.inCGIDir(root, name) {
-			return pyError(http.StatusForbidden, "CGI directory is not served as files", nil)
+		if c.inCGIDir(root, real) {
+			return pyError(http.StatusForbidden, "CGI directory is not served as files", fmt.Errorf("refused %q in a cgi directory", real))
+		}
+		if info.Mode().IsRegular() && linkCount(info) > 1 && c.isCGIScript(root, info) {
+			return pyError(http.StatusForbidden, "CGI directory is not served as files", fmt.Errorf("refused %q, a hard link to a cgi script", name))
 		}
 	case modeExtension:
-		if c.isScriptFile(name) {
+		if !info.IsDir() && (c.isScriptFile(name) || c.isScriptFile(real)) {
 			return pyError(http.StatusForbidden, "Script is not served as a file", fmt.Errorf("refused script source %q", name))
 		}
 	}
 	return nil
 }
 
-// inCGIDir reports whether the file or directory name is, or lies inside,
-// one of the CGI directories under root, by any other name: a symbolic link
-// elsewhere in the tree, an index.html linked to a script, a different
-// spelling on a case-insensitive file system. Identity is compared with
-// os.SameFile (device and inode) along the real path's ancestors, so no
-// script's source leaves the server through the static branch.
-func (c *CGI) inCGIDir(root, name string) bool {
-	var dirs []os.FileInfo
-	for _, d := range c.CGIDirs {
-		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(d))); err == nil && fi.IsDir() {
-			dirs = append(dirs, fi)
-		}
-	}
+// inCGIDir reports whether real, a path without symbolic links, is or lies
+// inside one of the CGI directories under root, by identity (device and
+// inode, os.SameFile) along its ancestors, so that another spelling on a
+// case-insensitive file system, or a root reached through a link, is
+// caught too.
+func (c *CGI) inCGIDir(root, real string) bool {
+	dirs := c.cgiDirInfos(root)
 	if len(dirs) == 0 {
 		return false
-	}
-	real, err := filepath.EvalSymlinks(name)
-	if err != nil {
-		return false // missing files get their 404 from the static branch
 	}
 	for p := real; ; p = filepath.Dir(p) {
 		if fi, err := os.Stat(p); err == nil {
@@ -512,6 +620,43 @@ func (c *CGI) inCGIDir(root, name string) bool {
 			return false
 		}
 	}
+}
+
+// cgiDirInfos stats the CGI directories under root.
+func (c *CGI) cgiDirInfos(root string) []os.FileInfo {
+	var dirs []os.FileInfo
+	for _, d := range c.CGIDirs {
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(d))); err == nil && fi.IsDir() {
+			dirs = append(dirs, fi)
+		}
+	}
+	return dirs
+}
+
+// isCGIScript reports whether info (a file with more than one name) is a
+// file inside one of the CGI directories under root: a hard link to a
+// script is the script, and never sent as source. The CGI directories are
+// walked for it; only files with several links pay that cost.
+func (c *CGI) isCGIScript(root string, info os.FileInfo) bool {
+	found := false
+	for _, d := range c.CGIDirs {
+		_ = filepath.WalkDir(filepath.Join(root, filepath.FromSlash(d)), func(_ string, e fs.DirEntry, err error) error {
+			if err != nil || found {
+				return filepath.SkipDir
+			}
+			if e.Type().IsRegular() {
+				if fi, err := e.Info(); err == nil && os.SameFile(fi, info) {
+					found = true
+					return filepath.SkipAll
+				}
+			}
+			return nil
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // buildEnv assembles the script's environment.
@@ -586,6 +731,9 @@ var pythonEnvDefaults = []string{
 
 // defaultCGIDirs is Python's CGIHTTPRequestHandler.cgi_directories.
 var defaultCGIDirs = []string{"/cgi-bin", "/htbin"}
+
+// userOwner is the User value that runs each script as its file's owner.
+const userOwner = "owner"
 
 // maxLocalRedirects caps local redirects so that a script redirecting to
 // itself cannot loop.

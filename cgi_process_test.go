@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/pyhttp/caddy-pyhttp/internal/proctest"
 )
 
@@ -223,7 +222,7 @@ func TestCGIStreamsHundredMiBFlat(t *testing.T) {
 // the given grace period and a marker that makes each load a new config.
 func reloadConfig(root, grace, marker string) string {
 	return fmt.Sprintf(`{
-	admin localhost:%d
+	admin unix/%s
 	http_port %d
 	https_port %d
 	grace_period %s
@@ -240,7 +239,7 @@ http://:%d {
 		respond %q
 	}
 }
-`, adminPort, simplePort, 9443+portOffset, grace, cgiPort, root, marker, marker)
+`, adminSocket, simplePort, 9443+portOffset, grace, cgiPort, root, marker, marker)
 }
 
 // startReloadable loads the reload test's config with the given grace
@@ -251,12 +250,14 @@ func startReloadable(t *testing.T, root, grace string) (reload func(marker strin
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second})
-	tester.InitServer(reloadConfig(root, grace, "first"), "caddyfile")
-	if t.Failed() {
-		t.FailNow()
+	if err := loadCaddyfile(reloadConfig(root, grace, "first")); err != nil {
+		t.Fatalf("loading the config: %v", err)
 	}
-	return func(marker string) { tester.InitServer(reloadConfig(root, grace, marker), "caddyfile") }
+	return func(marker string) {
+		if err := loadCaddyfile(reloadConfig(root, grace, marker)); err != nil {
+			t.Errorf("reloading the config: %v", err)
+		}
+	}
 }
 
 // A config reload lets a script started under the old config finish within

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -169,6 +170,11 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	if !found && strings.HasSuffix(collapsed, "/") {
 		s, found = c.indexScript(root, collapsed)
 	}
+	if found && hidden(root, s.File, c.static.hide) {
+		// A hidden script is never run, and is as missing as a hidden
+		// file is.
+		return errFileNotFound(errors.New("script is hidden"))
+	}
 	if found {
 		if c.interpreterFor(s.File) == nil {
 			if info, err := os.Stat(s.File); err == nil && info.Mode().Perm()&0o111 == 0 {
@@ -273,7 +279,14 @@ func (c *CGI) runScript(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	if c.Dir != "" {
 		workDir = repl.ReplaceAll(c.Dir, "")
 	}
+	var cred *syscall.Credential
+	if c.mode() != modeProgram && (c.Strict || c.asOwner) {
+		if cred, err = c.vetScript(root, script); err != nil {
+			return err
+		}
+	}
 	run := &cgihost.Script{
+		Credential:  cred,
 		Path:        script.File,
 		Dir:         workDir,
 		Args:        args,

@@ -473,6 +473,10 @@ func (o *serverOptions) config() (*caddy.Config, error) {
 	accessLogger := "http.log.access." + accessLoggerName
 	errorLogger := "http.log.error." + accessLoggerName
 	cfg := &caddy.Config{
+		// No admin endpoint at all: a TCP one would let any local
+		// account, the CGI scripts' included, reconfigure the server,
+		// and pyhttp_cgi refuses to load beside one when its scripts
+		// run as another account (admin.go).
 		Admin:   &caddy.AdminConfig{Disabled: true, Config: &caddy.ConfigSettings{Persist: &persist}},
 		AppsRaw: apps,
 		Logging: &caddy.Logging{Logs: map[string]*caddy.CustomLog{

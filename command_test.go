@@ -78,7 +78,8 @@ func TestPyHTTPServerFlags(t *testing.T) {
 }
 
 // The command's generated config must be one Caddy accepts, with Python's
-// error page in the error routes and CGI only with --cgi.
+// error page in the error routes, CGI only with --cgi, and no admin
+// endpoint (with one on TCP, pyhttp_cgi as root would refuse to load).
 func TestPyHTTPServerConfig(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -107,7 +108,9 @@ func TestPyHTTPServerConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			js := string(data)
-			for _, want := range []string{tc.handler, `"handler":"pyhttp_error_page"`, `"listen":["127.0.0.1:` + tc.args[len(tc.args)-1] + `"]`, `"format":"pyhttp"`} {
+			for _, want := range []string{tc.handler, `"handler":"pyhttp_error_page"`, `"listen":["127.0.0.1:` + tc.args[len(tc.args)-1] + `"]`, `"format":"pyhttp"`,
+				// Safe by construction: no admin endpoint a script could reach.
+				`"admin":{"disabled":true`} {
 				if !strings.Contains(js, want) {
 					t.Errorf("config lacks %s:\n%s", want, js)
 				}

@@ -79,7 +79,7 @@ func TestVirtualFileSystem(t *testing.T) {
 	}
 	diskPort := 9082 + portOffset
 	startCaddyRaw(t, fmt.Sprintf(`{
-	admin localhost:%d
+	admin unix/%s
 	http_port %d
 	https_port %d
 	grace_period 1ns
@@ -102,7 +102,7 @@ http://:%d {
 	root * %s
 	pyhttp_simple
 }
-`, adminPort, simplePort, 9443+portOffset, simplePort, cgiPort, disk, diskPort, diskStatic))
+`, adminSocket, simplePort, 9443+portOffset, simplePort, cgiPort, disk, diskPort, diskStatic))
 
 	mem := func(p string) string { return simpleURL(p) }
 	onDisk := func(p string) string { return fmt.Sprintf("http://localhost:%d%s", diskPort, p) }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -84,6 +86,25 @@ func listingHide(dir string, hide []string) func(name string) bool {
 	}
 }
 
+// listingHideUnder is listingHide for dir under root, by dir's name and
+// by its name under root's real path, as hidden decides for one file.
+func listingHideUnder(root, dir string, hide []string) func(name string) bool {
+	byName := listingHide(dir, hide)
+	real := realRoot(root)
+	rel, ok := strings.CutPrefix(dir, root)
+	if real == root || !ok || (rel != "" && rel[0] != filepath.Separator) {
+		return byName
+	}
+	byReal := listingHide(real+rel, hide)
+	switch {
+	case byReal == nil:
+		return byName
+	case byName == nil:
+		return byReal
+	}
+	return func(name string) bool { return byName(name) || byReal(name) }
+}
+
 // dataDirHide returns the hide pattern for Caddy's data directory when it
 // is relative (XDG_DATA_HOME=data, say): it then lies under the working
 // directory, which is the default root, and holds the private keys of the
@@ -99,3 +120,54 @@ func dataDirHide() []string {
 	}
 	return []string{abs}
 }
+
+// hidden reports whether the file name under root is hidden, by its name
+// under root as requested and by the same name under root's real path: a
+// root that is a symbolic link (`root * /srv/current` pointing at a release
+// directory that holds the Caddyfile) would otherwise defeat every hide
+// pattern written as a real path, the automatic Caddyfile hiding included.
+func hidden(root, name string, hide []string) bool {
+	if fileHidden(name, hide) {
+		return true
+	}
+	real := realRoot(root)
+	if real == root {
+		return false
+	}
+	rel, ok := strings.CutPrefix(name, root)
+	if !ok || (rel != "" && rel[0] != filepath.Separator) {
+		return false
+	}
+	return fileHidden(real+rel, hide)
+}
+
+// realRoot is root with its symbolic links resolved, or root itself when
+// it cannot be resolved (a missing root gets its 404s elsewhere). Results
+// are kept for realRootTTL, so that a deploy that swaps the link is seen
+// within that time without a resolution on every request.
+func realRoot(root string) string {
+	now := time.Now()
+	if v, ok := realRoots.Load(root); ok {
+		if e := v.(realRootEntry); now.Before(e.until) {
+			return e.real
+		}
+	}
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		real = root
+	}
+	real = filepath.Clean(real)
+	realRoots.Store(root, realRootEntry{real: real, until: now.Add(realRootTTL)})
+	return real
+}
+
+// realRoots caches realRoot by root.
+var realRoots sync.Map // string -> realRootEntry
+
+type realRootEntry struct {
+	real  string
+	until time.Time
+}
+
+// realRootTTL is how long a resolved root is trusted.
+const realRootTTL = time.Second

@@ -19,17 +19,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/pyhttp/caddy-pyhttp/internal/errorpage"
 	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
-// Integration tests run an in-process Caddy through caddytest (admin API on
-// localhost:2999) and make real HTTP requests to it. They must not run in
-// parallel: there is one Caddy per test binary.
+// Integration tests run an in-process Caddy, loaded with caddy.Load as the
+// admin API's /load does, and make real HTTP requests to it. They must not
+// run in parallel: there is one Caddy per test binary. The admin API is a
+// unix socket, never TCP: pyhttp_cgi refuses to run scripts as nobody while
+// any local account could reconfigure Caddy (see admin.go).
 
-// Ports: the admin API, the pyhttp_simple site and the pyhttp_cgi site.
+// Ports: the pyhttp_simple site and the pyhttp_cgi site (adminPort is only
+// the test of the TCP admin refusal).
 // PYHTTP_TEST_PORT_OFFSET shifts them all, so that two checkouts can run
 // their integration tests at the same time.
 var (
@@ -45,14 +50,27 @@ var (
 // globalOptions is the global block every integration config starts with.
 func globalOptions() string {
 	return fmt.Sprintf(`{
-	admin localhost:%d
+	admin unix/%s
 	http_port %d
 	https_port %d
 	grace_period 1ns
 	skip_install_trust
 	auto_https off
 }
-`, adminPort, simplePort, 9443+portOffset)
+`, adminSocket, simplePort, 9443+portOffset)
+}
+
+// adminSocket is the in-process Caddy's admin endpoint.
+var adminSocket = filepath.Join(os.TempDir(), fmt.Sprintf("pyhttp-admin-%d.sock", os.Getpid()))
+
+// loadCaddyfile adapts a full Caddyfile and loads it into the shared
+// in-process Caddy, replacing the running config.
+func loadCaddyfile(caddyfile string) error {
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+	if err != nil {
+		return fmt.Errorf("adapting: %w", err)
+	}
+	return caddy.Load(cfg, true)
 }
 
 // startCaddy loads caddyfile into the shared in-process Caddy.
@@ -61,10 +79,8 @@ func startCaddy(t *testing.T, caddyfile string) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	tester.InitServer(globalOptions()+caddyfile, "caddyfile")
-	if t.Failed() {
-		t.FailNow()
+	if err := loadCaddyfile(globalOptions() + caddyfile); err != nil {
+		t.Fatalf("loading the config: %v", err)
 	}
 }
 

@@ -2,8 +2,10 @@ package pyhttp
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // observeTree copies testdata/observe (the metrics and logging scripts)
@@ -60,7 +60,7 @@ func scrape(t *testing.T) (samples []string, help map[string]int) {
 	t.Helper()
 	// A fresh connection each time: after a reload, a kept-alive one would
 	// still reach the old admin server, which Caddy stops in the background.
-	resp, err := scrapeClient.Get(fmt.Sprintf("http://localhost:%d/metrics", adminPort))
+	resp, err := adminClient.Get("http://localhost/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +89,18 @@ func scrape(t *testing.T) (samples []string, help map[string]int) {
 	}
 	slices.Sort(samples)
 	return samples, help
+}
+
+// adminClient reaches the in-process Caddy's admin endpoint, a unix
+// socket, on a fresh connection each time.
+var adminClient = &http.Client{
+	Timeout: 10 * time.Second,
+	Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", adminSocket)
+		},
+	},
 }
 
 var scrapeClient = &http.Client{
@@ -123,11 +135,7 @@ func TestCGIMetrics(t *testing.T) {
 	}
 	root := observeTree(t)
 	holdDir := publicTempDir(t)
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second})
-	tester.InitServer(metricsConfig(root, holdDir, "first"), "caddyfile")
-	if t.Failed() {
-		t.FailNow()
-	}
+	startCaddyRaw(t, metricsConfig(root, holdDir, "first"))
 
 	for _, tc := range []struct {
 		method, path, body string
@@ -221,10 +229,7 @@ func TestCGIMetrics(t *testing.T) {
 	// Two reloads: one registration of each family, the new config's
 	// counts only, and one collector set left (the current config's).
 	for _, marker := range []string{"second", "third"} {
-		tester.InitServer(metricsConfig(root, holdDir, marker), "caddyfile")
-		if t.Failed() {
-			t.FailNow()
-		}
+		startCaddyRaw(t, metricsConfig(root, holdDir, marker))
 		if resp, _ := do(t, "GET", cgiURL("/cgi-bin/ok.sh"), nil); resp.StatusCode != 200 {
 			t.Fatalf("after reload %s: got %d", marker, resp.StatusCode)
 		}

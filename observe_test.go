@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // readJSONLines waits until the JSON log file has a line that match
@@ -45,7 +43,7 @@ func readJSONLines(t *testing.T, path string, match func(map[string]any) bool) m
 // debug level, to modLog.
 func observeConfig(root, accessLog, modLog string) string {
 	return fmt.Sprintf(`{
-	admin localhost:%d
+	admin unix/%s
 	http_port %d
 	https_port %d
 	grace_period 1ns
@@ -77,7 +75,7 @@ http://:%d {
 	root * %s
 	pyhttp_cgi
 }
-`, adminPort, simplePort, 9443+portOffset, cgiPort, modLog, cgiPort, root, accessLog, simplePort, root)
+`, adminSocket, simplePort, 9443+portOffset, cgiPort, modLog, cgiPort, root, accessLog, simplePort, root)
 }
 
 // The access log shows the script, pid, exit code and run time of the
@@ -148,9 +146,7 @@ func startCaddyRaw(t *testing.T, caddyfile string) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	tester.InitServer(caddyfile, "caddyfile")
-	if t.Failed() {
-		t.FailNow()
+	if err := loadCaddyfile(caddyfile); err != nil {
+		t.Fatalf("loading the config: %v", err)
 	}
 }

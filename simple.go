@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -91,7 +92,9 @@ type Simple struct {
 	// whole absolute path (and as a prefix) when it does, as with
 	// file_server's `hide`. The Caddyfile is added automatically when the
 	// handler comes from a Caddyfile, and Caddy's data directory when it is
-	// relative (it holds private keys), as file_server does.
+	// relative (it holds private keys), as file_server does. A path is
+	// matched as named under the root and under the root's real path, so
+	// a root that is a symbolic link hides the same files.
 	Hide []string `json:"hide,omitempty"`
 
 	// The Python release whose listing and path rules to reproduce byte for
@@ -123,8 +126,11 @@ type Simple struct {
 	// directory under root whose content or names are about to be sent
 	// (after the trailing-slash redirect, which discloses nothing), so
 	// that no other name for a CGI directory, an index file included,
-	// can reveal a script's source. nil lets everything through.
-	guard func(root, name string) error
+	// can reveal a script's source. It is given the file already opened
+	// (f, with info from fstat) and vets what was opened, not a name that
+	// a symbolic link swapped in between could point elsewhere. nil lets
+	// everything through.
+	guard func(root, name string, f *os.File, info os.FileInfo) error
 }
 
 // CaddyModule returns the Caddy module information.
@@ -194,17 +200,9 @@ func (s *Simple) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 // self.path) under root. pyhttp_cgi calls it for the paths that are not
 // scripts.
 func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target string) error {
-	guard := s.guard
-	if guard == nil {
-		guard = func(string, string) error { return nil }
-	}
 	tree, root, err := s.source(r, root)
 	if err != nil {
 		return err
-	}
-	guardRoot := root
-	if _, virtual := tree.(virtualSource); virtual {
-		guardRoot = "" // tells the guard that names are no disk paths
 	}
 	translated, err := pypath.Translate(s.version, root, target)
 	if err != nil {
@@ -215,7 +213,7 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 	if trailingSlash {
 		name = name[:len(name)-1]
 	}
-	if fileHidden(name, s.hide) {
+	if hidden(root, name, s.hide) {
 		return errFileNotFound(nil)
 	}
 
@@ -239,31 +237,22 @@ func (s *Simple) serve(w http.ResponseWriter, r *http.Request, root, target stri
 			indexPath := filepath.Join(name, index)
 			// os.path.isfile: a directory or broken link named index.html
 			// is skipped and the next name tried.
-			if fi, err := tree.stat(indexPath); err == nil && fi.Mode().IsRegular() && !fileHidden(indexPath, s.hide) {
-				if err := guard(guardRoot, indexPath); err != nil {
-					return err
-				}
-				return s.serveFile(w, r, tree, indexPath)
+			if fi, err := tree.stat(indexPath); err == nil && fi.Mode().IsRegular() && !hidden(root, indexPath, s.hide) {
+				return s.serveFile(w, r, tree, root, indexPath)
 			}
 		}
-		if err := guard(guardRoot, name); err != nil {
-			return err
-		}
-		return s.serveListing(w, r, tree, name, target)
+		return s.serveListing(w, r, tree, root, name, target)
 	}
 	if trailingSlash {
 		// send_head: "path ends with / but is not a directory".
 		return errFileNotFound(nil)
 	}
-	if err := guard(guardRoot, name); err != nil {
-		return err
-	}
-	return s.serveFile(w, r, tree, name)
+	return s.serveFile(w, r, tree, root, name)
 }
 
 // serveFile sends one regular file: Python's headers and If-Modified-Since
 // rule, plus single-range support and sendfile.
-func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, tree fileSource, name string) error {
+func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, tree fileSource, root, name string) error {
 	f, err := tree.open(name)
 	if err != nil {
 		return errFileNotFound(err)
@@ -277,6 +266,9 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, tree fileSour
 		// Only regular files are content; a FIFO or device would block or
 		// stream forever.
 		return errFileNotFound(&fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")})
+	}
+	if err := s.vet(tree, root, name, f, info); err != nil {
+		return err
 	}
 
 	if httpdate.NotModified(r.Header, info.ModTime()) {
@@ -372,15 +364,66 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, tree fileSour
 	return nil
 }
 
+// vet runs the guard on a file or directory about to be sent: on the disk
+// with the opened file (f, info), on a virtual file system with f nil and
+// root "", which tells the guard that names are no disk paths.
+func (s *Simple) vet(tree fileSource, root, name string, f fs.File, info fs.FileInfo) error {
+	if s.guard == nil {
+		return nil
+	}
+	osf, disk := f.(*os.File)
+	if _, virtual := tree.(virtualSource); virtual || !disk {
+		return s.guard("", name, nil, info)
+	}
+	return s.guard(root, name, osf, info)
+}
+
 // serveListing is list_directory, plus the JSON form.
-func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, tree fileSource, dir, target string) error {
+func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, tree fileSource, root, dir, target string) error {
 	wantJSON := acceptsJSON(r.Header.Get("Accept"))
-	opts := listing.Options{Stat: wantJSON, Hide: listingHide(dir, s.hide)}
-	entries, err := tree.list(dir, opts)
+	if _, virtual := tree.(virtualSource); virtual {
+		opts := listing.Options{Stat: wantJSON, Hide: listingHide(dir, s.hide)}
+		if err := s.vet(tree, root, dir, nil, nil); err != nil {
+			return err
+		}
+		entries, err := tree.list(dir, opts)
+		if err != nil {
+			return pyError(http.StatusNotFound, "No permission to list directory", err)
+		}
+		return s.writeListing(w, r, wantJSON, entries, target)
+	}
+	opts := listing.Options{Stat: wantJSON, Hide: listingHideUnder(root, dir, s.hide)}
+	readDir := dir
+	if s.guard != nil {
+		// Open once and list what was opened: the directory vetted is the
+		// one read, through its /proc/self/fd name, even if dir is
+		// swapped for a link into a CGI directory in between.
+		d, err := os.Open(dir)
+		if err != nil {
+			return pyError(http.StatusNotFound, "No permission to list directory", err)
+		}
+		defer d.Close()
+		info, err := d.Stat()
+		if err != nil || !info.IsDir() {
+			return pyError(http.StatusNotFound, "No permission to list directory", err)
+		}
+		if err := s.guard(root, dir, d, info); err != nil {
+			return err
+		}
+		if p, ok := fdName(d); ok {
+			readDir = p
+		}
+	}
+	entries, err := listing.Read(readDir, opts)
 	if err != nil {
 		return pyError(http.StatusNotFound, "No permission to list directory", err)
 	}
+	return s.writeListing(w, r, wantJSON, entries, target)
+}
 
+// writeListing sends the listing of entries for target, as JSON or as
+// Python's HTML document.
+func (s *Simple) writeListing(w http.ResponseWriter, r *http.Request, wantJSON bool, entries []listing.Entry, target string) error {
 	h := w.Header()
 	// The same URL answers HTML or JSON by Accept: caches must key on it.
 	h.Add("Vary", "Accept")

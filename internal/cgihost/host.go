@@ -117,6 +117,10 @@ type Script struct {
 	// NPH marks a non-parsed-header script (an "nph-" name, RFC 3875
 	// section 5): its output starts with an HTTP status line.
 	NPH bool
+	// Credential, when set, runs this script as that uid/gid instead of
+	// Host.Credential (pyhttp_cgi's `user owner`), with no supplementary
+	// groups either.
+	Credential *syscall.Credential
 	// Logger, if set, replaces Host.Logger for this execution: the caller
 	// gives it the request's fields (method, URI, client IP, request id),
 	// so that every line about the script names its request.

@@ -3,6 +3,7 @@
 package cgihost
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -152,8 +153,8 @@ func (h *Host) command(s *Script, body *requestBody) (*exec.Cmd, *int, error) {
 		env = setEnv(env, "CONTENT_LENGTH", strconv.FormatInt(body.n, 10))
 	}
 	attr := &syscall.SysProcAttr{Setpgid: true}
-	if h.Credential != nil {
-		cred := *h.Credential
+	if c := cmp.Or(s.Credential, h.Credential); c != nil {
+		cred := *c
 		// An empty list with NoSetGroups false makes the child call
 		// setgroups(0), dropping the server's supplementary groups.
 		cred.Groups, cred.NoSetGroups = nil, false

@@ -205,7 +205,10 @@ func joinUnder(root, decoded string) string {
 //
 // Leading slashes are collapsed again here, although Target already did, so
 // that the Location can never be scheme-relative ("//evil.example/") even if
-// a caller forgets (gh-87389, open redirect).
+// a caller forgets (gh-87389, open redirect). The path part is also passed
+// through EscapeLocationPath, which Python does not do: a directory named
+// `\evil.example` would otherwise give `Location: /\evil.example/`, which
+// browsers read as `//evil.example/`.
 func DirRedirect(v pyversion.Version, target string) (string, bool) {
 	target = collapseLeadingSlashes(target)
 	rest, frag, _ := strings.Cut(target, "#")
@@ -216,7 +219,7 @@ func DirRedirect(v pyversion.Version, target string) (string, bool) {
 	if v.EncodedSlashRedirect() && (strings.HasSuffix(p, "%2f") || strings.HasSuffix(p, "%2F")) {
 		return "", false
 	}
-	loc := p + "/"
+	loc := EscapeLocationPath(p) + "/"
 	if query != "" {
 		loc += "?" + query
 	}
@@ -239,4 +242,43 @@ func ListingPath(v pyversion.Version, target string) string {
 	p, _, _ := strings.Cut(target, "#")
 	p, _, _ = strings.Cut(p, "?")
 	return p
+}
+
+// EscapeLocationPath percent-encodes in the path part of a Location the
+// bytes a browser may take for a separator or drop: `\` (the WHATWG URL
+// parser reads it as `/` in http and https URLs, so `/\host` is
+// scheme-relative), ASCII controls (tab, CR and LF are removed from URLs,
+// so `/\t/host` becomes `//host`), space and DEL. Every other byte is kept
+// as sent, so the Location of an ordinary name is Python's.
+func EscapeLocationPath(p string) string {
+	i := strings.IndexFunc(p, func(r rune) bool { return r < 0x80 && locationUnsafe(byte(r)) })
+	if i < 0 {
+		return p
+	}
+	var b strings.Builder
+	b.Grow(len(p) + 8)
+	b.WriteString(p[:i])
+	for j := i; j < len(p); j++ {
+		if c := p[j]; locationUnsafe(c) {
+			b.WriteByte('%')
+			b.WriteByte("0123456789ABCDEF"[c>>4])
+			b.WriteByte("0123456789ABCDEF"[c&15])
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// locationUnsafe reports whether c is escaped by EscapeLocationPath.
+func locationUnsafe(c byte) bool { return c == '\\' || c <= ' ' || c == 0x7f }
+
+// BrowserSchemeRelative reports whether a browser would read the Location
+// loc as scheme-relative (another host): WHATWG URL parsing drops tab, CR
+// and LF anywhere and leading C0 controls and spaces, and treats `\` as
+// `/`. Tests and fuzzers use it as the oracle for open redirects.
+func BrowserSchemeRelative(loc string) bool {
+	loc = strings.TrimLeft(loc, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	loc = strings.NewReplacer("\t", "", "\r", "", "\n", "", "\\", "/").Replace(loc)
+	return strings.HasPrefix(loc, "//")
 }

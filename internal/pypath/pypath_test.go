@@ -206,11 +206,20 @@ func TestDirRedirect(t *testing.T) {
 		{"double slash never scheme-relative", "//evil.example", "/evil.example/", true},
 		{"triple slash never scheme-relative", "///evil.example?x", "/evil.example/?x", true},
 		{"empty", "", "/", true},
+		{"backslash never scheme-relative", "/\\evil.example", "/%5Cevil.example/", true},
+		{"slash backslash", "/\\/evil.example?x=\\", "/%5C/evil.example/?x=\\", true},
+		{"tab is dropped by browsers", "/\t/evil.example", "/%09/evil.example/", true},
+		{"newline and space", "/a\nb c", "/a%0Ab%20c/", true},
+		{"utf-8 kept", "/caf\xc3\xa9", "/caf\xc3\xa9/", true},
+		{"encoded backslash kept", "/%5cevil.example", "/%5cevil.example/", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, ok := DirRedirect(pyversion.Default, tt.target)
+			if BrowserSchemeRelative(got) {
+				t.Errorf("DirRedirect(%q) got %q, which a browser reads as scheme-relative", tt.target, got)
+			}
 			if got != tt.want || ok != tt.ok {
 				t.Errorf("DirRedirect(%q) got (%q, %v), want (%q, %v)", tt.target, got, ok, tt.want, tt.ok)
 			}

@@ -172,8 +172,8 @@ func matchesCPython(t *testing.T, py string, v pyversion.Version) {
 			switch {
 			case want.Redirect == nil && ok:
 				t.Errorf("DirRedirect(%q) got %q, want no redirect", target, loc)
-			case want.Redirect != nil && (!ok || loc != *want.Redirect):
-				t.Errorf("DirRedirect(%q) got (%q, %v), want %q", target, loc, ok, *want.Redirect)
+			case want.Redirect != nil && (!ok || loc != pythonLocation(*want.Redirect)):
+				t.Errorf("DirRedirect(%q) got (%q, %v), want %q (Python's %q with its path escaped)", target, loc, ok, pythonLocation(*want.Redirect), *want.Redirect)
 			}
 
 			pathPart, _, _ := strings.Cut(target, "?")
@@ -202,4 +202,15 @@ func matchesCPython(t *testing.T, py string, v pyversion.Version) {
 			}
 		})
 	}
+}
+
+// pythonLocation is Python's redirect Location with the one deliberate
+// difference: the path part goes through EscapeLocationPath, so that `\`
+// cannot make it scheme-relative in a browser.
+func pythonLocation(loc string) string {
+	i := strings.IndexAny(loc, "?#")
+	if i < 0 {
+		return EscapeLocationPath(loc)
+	}
+	return EscapeLocationPath(loc[:i]) + loc[i:]
 }
