@@ -83,6 +83,9 @@ type Host struct {
 	// HTTP_PROXY_AUTHORIZATION in logged environments; by default they are
 	// blanked.
 	LogCredentials bool
+	// Limits, if set, are applied to every script before its first
+	// instruction (see [Limits]); nil sets none.
+	Limits *Limits
 
 	initOnce sync.Once
 	sem      chan struct{} // one token per running script when MaxProcs > 0
