@@ -110,6 +110,16 @@ func scriptCgroupBase() (string, error) {
 	if err := os.Mkdir(base, 0o755); err != nil {
 		return "", err
 	}
+	// Held until the process ends (the descriptor is never closed):
+	// removeStaleBases of other servers leaves a locked base alone.
+	lock, err := unix.Open(base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Flock(lock, unix.LOCK_EX|unix.LOCK_NB)
+	}
+	if err != nil {
+		_ = os.Remove(base)
+		return "", fmt.Errorf("locking %s: %w", base, err)
+	}
 	// cgroup.kill needs Linux 5.14; without it the cgroup cannot end a
 	// script's processes.
 	if _, err := os.Stat(filepath.Join(base, "cgroup.kill")); err != nil {
@@ -120,18 +130,21 @@ func scriptCgroupBase() (string, error) {
 }
 
 // removeStaleBases removes the script cgroups a server that is gone left
-// behind (a crash or SIGKILL skips no cleanup but the last rmdirs), killing
-// whatever still runs in them. The name holds the pid and start time, so a
-// live server's cgroups are never touched.
+// behind (SIGKILL or a crash skips the cleanup), killing whatever still
+// runs in them. A live server holds an exclusive flock on its base for its
+// whole life, so a base whose lock can be taken is stale. Pids cannot tell:
+// a server in another pid namespace sees the same hierarchy but not the
+// owner's pid.
 func removeStaleBases(parent string) {
-	dirs, _ := filepath.Glob(filepath.Join(parent, "pyhttp-cgi-*-*"))
+	dirs, _ := filepath.Glob(filepath.Join(parent, "pyhttp-cgi-*"))
 	for _, d := range dirs {
-		var pid, t int64
-		if _, err := fmt.Sscanf(filepath.Base(d), "pyhttp-cgi-%d-%d", &pid, &t); err != nil {
+		fd, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
 			continue
 		}
-		if pid == int64(os.Getpid()) || unix.Kill(int(pid), 0) == nil {
-			continue // alive (or the same pid as ours, in another start)
+		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+			_ = unix.Close(fd) // its server is alive
+			continue
 		}
 		kids, _ := filepath.Glob(filepath.Join(d, "s*"))
 		for _, k := range kids {
@@ -141,6 +154,7 @@ func removeStaleBases(parent string) {
 			_ = unix.Rmdir(k)
 		}
 		_ = unix.Rmdir(d)
+		_ = unix.Close(fd)
 	}
 }
 

@@ -152,20 +152,6 @@ func TestContainNoZombiesAsPID1(t *testing.T) {
 	})
 	cmd := exec.Command(unshare, "--pid", "--fork", "--kill-child", "--mount-proc", testExe(t), "-test.run=^$")
 	base := startHelper(t, cmd, dir)
-	t.Cleanup(func() {
-		// The helper's script cgroups are named after its pid, 1, which
-		// removeStaleBases cannot tell from a live server.
-		if hardening.cgroup != "" {
-			dirs, _ := filepath.Glob(filepath.Join(filepath.Dir(hardening.cgroup), "pyhttp-cgi-1-*"))
-			for _, d := range dirs {
-				kids, _ := filepath.Glob(filepath.Join(d, "s*"))
-				for _, k := range kids {
-					_ = os.Remove(k)
-				}
-				_ = os.Remove(d)
-			}
-		}
-	})
 	for range 40 {
 		if code, body := httpGet(t, base+"/bg.sh", 10*time.Second); code != 200 || body != "ok" {
 			t.Fatalf("got %d %q, want 200 ok", code, body)
@@ -314,10 +300,14 @@ func TestContainNothingOutlivesRequest(t *testing.T) {
 		"setpgid.sh": head + python + ` -c '
 import os, time
 os.setpgid(0, 0)
+f = "` + pidDir + `/setpgid.sh"
 if os.fork() == 0:
     os.setsid()
-    open("` + pidDir + `/setpgid.sh", "w").write(str(os.getpid()))
+    open(f + ".tmp", "w").write(str(os.getpid()))
+    os.rename(f + ".tmp", f)
     time.sleep(60)
+while not os.path.exists(f):
+    time.sleep(0.005)
 ' >/dev/null 2>&1 </dev/null
 `,
 	})

@@ -41,7 +41,7 @@ func TestLimits(t *testing.T) {
 		"cpu.py":    py + "while True: pass\n",
 		// Python ignores SIGXFSZ by default (a write fails with EFBIG).
 		"fsize.py": py + "import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_DFL)\nopen('" + out + "/big', 'wb').write(bytes(3000000))\n",
-		"mem.py":    py + "x = bytearray(512 << 20)\n" + ok,
+		"mem.py":   py + "x = bytearray(512 << 20)\n" + ok,
 		"files.py": py + ok + `
 fds = []
 try:
@@ -121,4 +121,26 @@ except OSError as e:
 			}
 		})
 	}
+}
+
+// BenchmarkServeHelloLimits is BenchmarkServeHello through the limits
+// shim: the price of limits per spawn.
+func BenchmarkServeHelloLimits(b *testing.B) {
+	harden(zap.NewNop())
+	p := fixture(b, "hello.sh")
+	ts := newTestServer(b, &Host{Logger: zap.NewNop(), Limits: &Limits{Files: 64}}, func(r *http.Request, env []string) *Script {
+		return &Script{Path: p, Env: env}
+	})
+	client := ts.Client()
+	for b.Loop() {
+		resp, err := client.Get(ts.URL + "/")
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("got status %d, want 200", resp.StatusCode)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
