@@ -332,3 +332,21 @@ while not os.path.exists(f):
 		})
 	}
 }
+
+// BenchmarkScriptCgroup is the per-script cost of the cgroup alone:
+// creation, cgroup.kill, the wait for "populated 0" and the removal.
+func BenchmarkScriptCgroup(b *testing.B) {
+	harden(zap.NewNop())
+	if hardening.cgroup == "" {
+		b.Skip("no writable cgroup2 hierarchy")
+	}
+	for b.Loop() {
+		cg := newScriptCgroup(zap.NewNop())
+		if cg == nil {
+			b.Fatal("no cgroup")
+		}
+		cg.started()
+		cg.kill()
+		cg.remove(zap.NewNop())
+	}
+}
