@@ -151,6 +151,13 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    max_procs        <n>
 //	    queue_timeout    <duration>
 //	    max_request_body <size>
+//	    limits {
+//	        cpu       <seconds>
+//	        memory    <size>
+//	        processes <n>
+//	        files     <n>
+//	        file_size <size>
+//	    }
 //	    index            <files...>
 //	    mime             <.ext> <type>
 //	    hide             <files...>
@@ -185,7 +192,16 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // (default 5s) and queue_timeout (default 30s) take Go durations such as
 // 30s or 2m; max_procs (default no limit) a count; max_request_body
 // (default 64MiB, 1GiB in program and extension mode) a size as Caddy's
-// request_body takes it, such as 10MB, 64MiB or 1.5GB. index, mime and
+// request_body takes it, such as 10MB, 64MiB or 1.5GB. limits (Linux
+// only, default none) sets per-script resource limits, each optional and
+// applied before the script's first instruction: cpu seconds of CPU time
+// (SIGXCPU, then SIGKILL a second later: 502 before the header block, and
+// the log line carries limit cpu), memory the address space (allocations
+// beyond it fail), processes the processes of the script's user (a fork
+// beyond it fails; counted per user, not enforced for root), files the
+// open descriptors (EMFILE beyond), file_size the largest file written
+// (SIGXFSZ: 502 and limit file_size before the header block); sizes as for
+// max_request_body. See SECURITY.md, "Resource limits". index, mime and
 // hide apply to the static files served outside the CGI directories, as
 // with pyhttp_simple, and so does python_version (CGI scripts are run
 // alike under all four); hide also applies to scripts, which are never run
@@ -218,7 +234,7 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		// Single-valued subdirectives may appear once: a second
 		// max_procs that silently replaced the first could lift a limit.
 		switch name := d.Val(); name {
-		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth", "strict":
+		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth", "strict", "limits":
 			if seen[name] {
 				return d.Errf("%s already specified", name)
 			}
@@ -320,6 +336,8 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 				c.MaxRequestBody = int64(n)
 			}
+		case "limits":
+			c.Limits, err = parseLimits(d)
 		default:
 			return d.Errf("unknown subdirective '%s'", d.Val())
 		}

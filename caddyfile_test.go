@@ -377,3 +377,36 @@ func TestProvisionRejectsBadPythonVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestCaddyfileLimits(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`pyhttp_cgi {
+		limits {
+			cpu 10
+			memory 256MiB
+			processes 50
+			files 128
+			file_size 10MB
+		}
+	}`)
+	var c CGI
+	if err := c.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	want := ScriptLimits{CPU: 10, Memory: 256 << 20, Processes: 50, Files: 128, FileSize: 10_000_000}
+	if c.Limits == nil || *c.Limits != want {
+		t.Errorf("got %+v, want %+v", c.Limits, want)
+	}
+	for _, bad := range []string{
+		"limits {\n cpu -1\n}", "limits {\n memory lots\n}", "limits {\n swap 1\n}",
+		"limits {\n cpu 1\n cpu 2\n}", "limits {\n cpu\n}", "limits {\n}\nlimits {\n}",
+	} {
+		d := caddyfile.NewTestDispenser("pyhttp_cgi {\n" + bad + "\n}")
+		var c CGI
+		if err := c.UnmarshalCaddyfile(d); err == nil {
+			t.Errorf("%q: got no error, want one", bad)
+		}
+	}
+	if err := (&CGI{Limits: &ScriptLimits{Files: -1}}).Validate(); err == nil {
+		t.Error("got no error for a negative limit, want one")
+	}
+}

@@ -176,6 +176,11 @@ type CGI struct {
 	// `request_body` for that).
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
+	// Per-script resource limits (cpu seconds, memory, processes, files,
+	// file_size), applied before the script's first instruction; see
+	// SECURITY.md, "Resource limits". Default: none. Linux only.
+	Limits *ScriptLimits `json:"limits,omitempty"`
+
 	// Program mode: the program (an absolute path) and its arguments.
 	// Every request this handler gets runs it, with PATH_INFO the decoded
 	// request path (minus ScriptName when nothing stripped a prefix), as
@@ -330,6 +335,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		MaxProcs:       c.MaxProcs,
 		QueueTimeout:   time.Duration(c.QueueTimeout),
 		MaxRequestBody: c.MaxRequestBody,
+		Limits:         c.Limits.host(),
 		Credential:     hostCred,
 		Observer:       cgiObserver{m: metrics},
 	}
@@ -371,6 +377,9 @@ func (c *CGI) Validate() error {
 		return errors.New("max_procs must not be negative")
 	case c.MaxRequestBody < 0:
 		return errors.New("max_request_body must not be negative")
+	}
+	if err := c.Limits.validate(); err != nil {
+		return err
 	}
 	for _, name := range c.PassEnv {
 		if name == "" || strings.ContainsAny(name, "=\x00") {

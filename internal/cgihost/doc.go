@@ -9,9 +9,18 @@
 // The model is Go's net/http/cgi host.go, hardened where CPython's
 // CGIHTTPRequestHandler and the stdlib host are not production-grade:
 //
-//   - every script runs in its own process group, and the whole group is
-//     signalled on client disconnect, timeout and [Host.Close], so no
-//     grandchild outlives its request and no zombie is left behind;
+//   - every script leads its own session, and its leader and whole group
+//     are signalled on client disconnect, timeout and [Host.Close]; where a
+//     writable cgroup2 hierarchy exists each script also starts in a cgroup
+//     of its own that is killed (cgroup.kill) and emptied before the
+//     request ends, so nothing a script starts outlives it, whatever it
+//     does with sessions and groups; as PID 1 a reaper collects reparented
+//     orphans (contain_linux.go);
+//   - the server is undumpable and passes no ambient or inheritable
+//     capabilities on, so a script of the server's own user cannot read its
+//     /proc files or take its descriptors; [Limits] are applied by a shim
+//     (the server's own binary, re-executed) before the script's first
+//     instruction (limits_linux.go);
 //   - the script sees exactly CONTENT_LENGTH bytes on stdin followed by EOF
 //     (CPython hands it the raw socket), and bodies without a length are
 //     spooled first;
@@ -32,16 +41,19 @@
 //     for), then run prepares the body (body.go: streamed when its length
 //     is known, else spooled to memory and then an unlinked file), and only
 //     then takes a MaxProcs slot (acquire), so a slow upload holds no slot.
-//  2. process.go: start builds the command, opens the pipes and spawns the
-//     script in its own process group, counted in procs (what Close waits
-//     for) under the same lock that checks closed. Four goroutines follow:
+//  2. process.go: start builds the command (through the shim when Limits
+//     are set), opens the pipes, creates the script's cgroup and spawns the
+//     script directly into it as the leader of a new session, counted in
+//     procs (what Close waits for) under the same lock that checks closed,
+//     and registered with the PID 1 reaper before it can exit. Four goroutines follow:
 //     awaitExit (closes exited when the leader exits, without reaping it),
 //     supervise, copyStdin (exactly CONTENT_LENGTH bytes, then EOF) and
 //     readStderr (stderr.go).
 //  3. response.go: serve reads the header block through the stdoutReader
 //     (stdout.go), then answers with a local redirect, or writes the header
 //     and streams the body, flushing whenever the pipe runs dry.
-//  4. exit.go: finish waits for the supervisor, reaps the leader, ends the
+//  4. exit.go: finish waits for the supervisor, reaps the leader (and
+//     waits for its cgroup to report "populated 0", then removes it), ends the
 //     stdin copy and the stderr reader, closes the pipes; the exit is logged
 //     and the outcome decided (an [*Error] before the header, an error
 //     wrapping [ErrAborted] after it). run then releases the slot and the
@@ -58,14 +70,22 @@
 //     zombie pins the process-group id, so kill(-pgid) cannot hit a group
 //     that recycled the number. supervise kills, finish reaps, after
 //     supDone.
+//   - The final SIGKILL goes to the group and, with cgroup.kill, to the
+//     script's cgroup; the cgroup is removed only after the leader's reap,
+//     once empty, so every process of the script is dead before Serve (or a
+//     detached script's background function) releases the slot.
+//   - A leader is registered with the reaper before its start can return
+//     and unregistered after its reap, so the reaper never takes an exit
+//     status its owner waits for.
 //   - supervise is the only goroutine that decides to stop a script; it
 //     records the reason (first one wins) before it wakes the stdout reader
 //     through a read deadline, and the reader checks the reason before and
 //     after every read, so a killed script's output is never passed off as
 //     complete.
 //   - After the leader exits by itself, output is still read until EOF or
-//     for exitLinger of silence and at most twice pipeCapacity more, so an
-//     escaped process holding the pipe cannot pin the request.
+//     for exitLinger of silence, at most twice pipeCapacity more and at
+//     most maxLinger of waiting in all, so an escaped process holding the
+//     pipe (possible only without a cgroup) cannot pin the request.
 //   - The ResponseWriter belongs to net/http once Serve returns. The
 //     supervisor sets a write deadline on it only while streaming, under
 //     wmu; cutStdin sets a read deadline only while the body copy is still

@@ -178,6 +178,7 @@ func (p *process) exitFields(state *os.ProcessState, status int) []zap.Field {
 		zap.Duration("duration", time.Since(p.start)),
 		zap.Int("status", status),
 	}
+	fields = append(fields, p.limitFields(state)...)
 	if state == nil {
 		return fields
 	}

@@ -81,6 +81,9 @@ type Host struct {
 	Credential *syscall.Credential
 	// Observer, if set, receives the host's events (see [Observer]).
 	Observer Observer
+	// Limits, if set, are applied to every script before its first
+	// instruction (see [Limits]); nil sets none.
+	Limits *Limits
 
 	initOnce sync.Once
 	sem      chan struct{} // one token per running script when MaxProcs > 0

@@ -36,10 +36,16 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(scriptModeEnv); mode != "" {
 		os.Exit(runTestScript(mode))
 	}
+	if dir := os.Getenv(helperEnv); dir != "" {
+		os.Exit(runHelper(dir))
+	}
 	inheritedFDs = uncloseableFDs()
 	code := m.Run()
 	if code == 0 {
 		code = checkLeaks()
+	}
+	if hardening.cgroup != "" {
+		os.Remove(hardening.cgroup)
 	}
 	if sharedDir != "" {
 		os.RemoveAll(sharedDir)

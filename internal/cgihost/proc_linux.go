@@ -113,8 +113,21 @@ func (p *process) awaitPidFD() bool {
 }
 
 // reap collects the exit status of the leader observed by awaitExit.
+// It then waits for the script's cgroup to empty and removes it.
 func (p *process) reap() (*os.ProcessState, error) {
-	return p.cmd.Process.Wait()
+	state, err := p.cmd.Process.Wait()
+	hardening.reaper.reaped(p.pid)
+	p.cg.remove(p.log)
+	return state, err
+}
+
+// setCgroup makes the clone start the script in cg (clone3
+// CLONE_INTO_CGROUP, Linux 5.7), so that not even its first instruction
+// runs outside.
+func setCgroup(attr *syscall.SysProcAttr, cg *scriptCgroup) {
+	if cg != nil {
+		attr.UseCgroupFD, attr.CgroupFD = true, cg.fd
+	}
 }
 
 // growPipe enlarges a pipe to 1 MiB (F_SETPIPE_SZ, Linux 2.6.35) so a fast

@@ -43,7 +43,8 @@ type process struct {
 	pid    int
 	start  time.Time
 	log    *zap.Logger
-	sys    sysState // per-OS wait state (proc_linux.go, proc_other.go)
+	sys    sysState      // per-OS wait state (proc_linux.go, proc_other.go)
+	cg     *scriptCgroup // the script's own cgroup, or nil (contain_linux.go)
 	// w is the request's ResponseWriter. The supervisor sets a write
 	// deadline on it only while streaming (under wmu), and cutStdin a read
 	// deadline only while the request body is still being copied; neither
@@ -88,14 +89,16 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 	if err != nil {
 		return nil, err
 	}
+	logger := s.logger(h)
+	cg := newScriptCgroup(logger)
+	setCgroup(cmd.SysProcAttr, cg)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds.stdinR, fds.stdoutW, fds.stderrW
 
-	logger := s.logger(h)
 	if ce := logger.Check(zapcore.DebugLevel, "starting cgi script"); ce != nil {
 		ce.Write(zap.String("script", s.Path), zap.Strings("argv", cmd.Args), zap.String("dir", s.Dir),
 			zap.Object("env", LoggableEnv{Env: cmd.Env, LogCredentials: s.LogCredentials}))
 	}
-	if err := h.spawn(cmd, fds); err != nil {
+	if err := h.spawn(cmd, fds, cg); err != nil {
 		return nil, err
 	}
 	n := h.running.Add(1)
@@ -104,6 +107,7 @@ func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *re
 
 	p := newProcess(h, s, cmd, fds, logger, w)
 	p.sys = newSysState(pidfd)
+	p.cg = cg
 	p.r = r
 	if body.file != nil {
 		p.bytesIn.Store(body.n) // handed over whole as fd 0
@@ -152,13 +156,32 @@ func (h *Host) command(s *Script, body *requestBody) (*exec.Cmd, *int, error) {
 	if body.spooled {
 		env = setEnv(env, "CONTENT_LENGTH", strconv.FormatInt(body.n, 10))
 	}
-	attr := &syscall.SysProcAttr{Setpgid: true}
+	// Its own session, not just its own group: a session leader cannot
+	// move into another process group (setpgid fails with EPERM), so the
+	// group signalled is always the script's, and nothing it starts can
+	// join a group outside its session.
+	attr := &syscall.SysProcAttr{Setsid: true}
 	if c := cmp.Or(s.Credential, h.Credential); c != nil {
 		cred := *c
 		// An empty list with NoSetGroups false makes the child call
 		// setgroups(0), dropping the server's supplementary groups.
 		cred.Groups, cred.NoSetGroups = nil, false
 		attr.Credential = &cred
+	}
+	harden(h.logger())
+	if h.Limits != nil || hardening.capsErr != nil {
+		// The shim applies the limits, no_new_privs and empty capability
+		// sets before the script's first instruction (limits_linux.go).
+		if hardening.exeErr != nil {
+			return nil, nil, internalError("finding the server's binary for the limits shim", hardening.exeErr)
+		}
+		l := h.Limits
+		if l == nil {
+			l = &Limits{}
+		}
+		argv = append([]string{shimArg0, prog}, argv...)
+		prog = hardening.exe
+		env = append(env, shimEnv+"="+l.encode())
 	}
 	pidfd := requestPidFD(attr)
 	cmd := &exec.Cmd{Path: prog, Args: argv, Env: env, Dir: s.Dir, SysProcAttr: attr}
@@ -215,19 +238,29 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 
 // spawn starts cmd unless the host is closed, counting it in procs first so
 // that Close waits for it, then closes the child's ends of the pipes.
-func (h *Host) spawn(cmd *exec.Cmd, fds *stdio) error {
+func (h *Host) spawn(cmd *exec.Cmd, fds *stdio, cg *scriptCgroup) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		fds.closeAll()
+		cg.remove(h.logger())
 		return &Error{Status: http.StatusServiceUnavailable, Err: ErrClosed}
 	}
 	h.procs.Add(1)
 	h.mu.Unlock()
 
-	if err := cmd.Start(); err != nil {
+	registered := hardening.reaper.starting()
+	err := cmd.Start()
+	if err != nil {
+		registered(0)
+	} else {
+		registered(cmd.Process.Pid)
+	}
+	cg.started()
+	if err != nil {
 		h.procs.Done()
 		fds.closeAll()
+		cg.remove(h.logger())
 		// exec failed: no such interpreter, not an executable format, no
 		// permission for the script's user. The script is at fault, as
 		// with a broken header block: 502, not the server's 500.
@@ -322,8 +355,10 @@ func (p *process) supervise(ctx context.Context) {
 		t.Stop()
 	}
 	// No grandchild outlives the request (a "sleep 1000 &" would otherwise
-	// hold the pipes and linger forever).
+	// hold the pipes and linger forever); the cgroup, if any, also ends
+	// what left the session.
 	p.signal(syscall.SIGKILL)
+	p.cg.kill()
 	close(p.killed)
 	if why == reasonNone {
 		// Whatever is still buffered in the pipe gets read; only a process
@@ -405,10 +440,13 @@ func (p *process) terminate() {
 	}
 }
 
-// signal signals the whole process group. Safe until reap: the leader's
-// zombie keeps the pgid from being recycled.
+// signal signals the leader and its whole process group. Safe until reap:
+// the leader's zombie keeps its pid and the pgid from being recycled. The
+// leader is signalled by pid too, for systems where it could leave its
+// group (on Linux it leads its session and cannot).
 func (p *process) signal(sig syscall.Signal) {
 	_ = syscall.Kill(-p.pid, sig)
+	_ = syscall.Kill(p.pid, sig)
 }
 
 // abort asks the supervisor to stop the script.

@@ -24,8 +24,9 @@ type stdoutReader struct {
 	eof     chan struct{}   // closed when the reader saw EOF
 	eofOnce sync.Once
 
-	ownDeadline bool  // the current read deadline was set by the reader
-	postKill    int64 // bytes read after the final SIGKILL
+	ownDeadline bool          // the current read deadline was set by the reader
+	postKill    int64         // bytes read after the final SIGKILL
+	waited      time.Duration // time spent blocked in reads after the final SIGKILL
 }
 
 // Read implements io.Reader. It reports errTerminated once the script is
@@ -37,14 +38,22 @@ func (o *stdoutReader) Read(b []byte) (int, error) {
 		}
 		select {
 		case <-o.killed:
-			if o.postKill > 2*pipeCapacity {
+			// An escaped process trickling a byte now and then never
+			// leaves exitLinger of silence: the time spent waiting for it
+			// is capped too (time spent writing to a slow client is not
+			// counted, so buffered output still gets through).
+			if o.postKill > 2*pipeCapacity || o.waited >= maxLinger {
 				return 0, io.EOF
 			}
-			_ = o.f.SetReadDeadline(time.Now().Add(exitLinger))
+			_ = o.f.SetReadDeadline(time.Now().Add(min(exitLinger, maxLinger-o.waited)))
 			o.ownDeadline = true
 		default:
 		}
+		t0 := time.Now()
 		n, err := o.f.Read(b)
+		if o.ownDeadline {
+			o.waited += time.Since(t0)
+		}
 		if o.stopped() {
 			// Checked after the read too: a read woken by the supervisor's
 			// deadline can still report EOF if the pipe closes before the
@@ -70,6 +79,10 @@ func (o *stdoutReader) Read(b []byte) (int, error) {
 		return n, err
 	}
 }
+
+// maxLinger caps the total time the reader waits for output after the
+// group's final SIGKILL.
+const maxLinger = 5 * exitLinger
 
 // errTerminated is what the stdout reader reports once the supervisor has
 // decided to stop the script.
