@@ -295,50 +295,20 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 	if r.Method == http.MethodHead || length == 0 {
 		return nil
 	}
-	var src io.Reader = f
 	if start > 0 {
 		if _, err := f.Seek(start, io.SeekStart); err != nil {
 			return nil // the status line is gone; the client sees a short body
 		}
 	}
-	if start+length < size || time.Since(info.ModTime()) < settledAfter {
-		// A bound the connection cannot overrun. Only a file that has not
-		// changed for a while goes out unbounded: sendfile does not stop
-		// at Content-Length on HTTP/1.1, so bytes appended during the
-		// transfer (a log being written) would follow the declared body
-		// and be read as the next response on the connection. Bounding
-		// costs sendfile here, because Caddy's write wrapper adds a second
-		// LimitedReader around this one.
-		//
-		// This heuristic is kept on purpose instead of a local helper that
-		// unwraps Caddy's writers to hand the connection a single bounded
-		// LimitedReader: unwrapping would skip the write-idle timeout and
-		// the byte count of the access log, and the 2.4-2.6 GB/s of the
-		// unbounded path (BENCHMARKS.md) would only be matched by code that
-		// depends on Caddy's private wrapper chain. A settled file that
-		// grows all the same may put the appended bytes behind the body,
-		// but the connection is then closed (below, and net/http refuses to
-		// reuse a connection that got more than Content-Length), so they
-		// are never read as a response
-		// (TestSimpleSettledFileGrowingDuringSendfileEndsConnection).
-		src = io.LimitReader(f, length)
-	}
-	// Hand the *os.File itself to ReadFrom whenever the rest of the file is
-	// sent. Caddy's write-idle wrapper feeds ReadFrom one io.LimitedReader
-	// per chunk, and the connection uses sendfile(2) for a LimitedReader
-	// over an *os.File; http.ServeContent's own io.CopyN would add a second
-	// LimitedReader and force a 32 KiB read/write copy (see BENCHMARKS.md).
-	var n int64
-	if rf, ok := w.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(w, src)
-	}
+	// The body is bounded at Content-Length whatever happens to the file
+	// meanwhile (a log being appended to), and still goes out with
+	// sendfile(2); see sendBounded.
+	n, err := sendBounded(w, f, start, length)
 	if n > length {
-		// A settled file grew all the same while it was sent: the declared
-		// body went out whole, and closing the connection keeps what
-		// followed it from being taken for a response by a client that
-		// reuses the connection later.
+		// sendBounded never sends more than length; should a writer in
+		// the chain do so all the same, closing the connection keeps what
+		// followed the body from being taken for a response by a client
+		// that reuses the connection later.
 		if c := s.logger.Check(zapcore.DebugLevel, "file grew while being sent"); c != nil {
 			c.Write(zap.String("filename", name), zap.Int64("declared", length), zap.Int64("sent", n))
 		}
@@ -447,9 +417,101 @@ func acceptsJSON(accept string) bool {
 	return false
 }
 
-// settledAfter is how long a file must have been unmodified before it is
-// sent with an unbounded sendfile (see serveFile).
-const settledAfter = 2 * time.Second
+// sendBounded sends length bytes of f, which is positioned at start, to w
+// and never more, even if the file grows meanwhile, using sendfile(2) for
+// all of it, or all but the last write chunk.
+//
+// Go's connection uses sendfile for an *io.LimitedReader around anything
+// that is a syscall.Conn (an *os.File), and then sends at most N bytes. So,
+// without Caddy's write-idle wrapper in the chain, a LimitedReader bounded
+// at length is all it takes. With the wrapper (Caddy's default), each
+// ReadFrom chunk arrives wrapped in the wrapper's own LimitedReader of
+// MaxChunk bytes, which would hide an inner LimitedReader from the
+// connection and cost sendfile; then the file goes as a boundedFile, which
+// offers its descriptor for sendfile only while at least a whole chunk of
+// the declared body remains, and is read, bounded, for the last partial
+// chunk. The wrapper's byte counting and deadlines stay in the path.
+func sendBounded(w http.ResponseWriter, f *os.File, start, length int64) (int64, error) {
+	rf, ok := w.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(w, io.LimitReader(f, length))
+	}
+	chunk := writeChunk(w)
+	if chunk == 0 {
+		return rf.ReadFrom(&io.LimitedReader{R: f, N: length})
+	}
+	return rf.ReadFrom(&boundedFile{f: f, end: start + length, chunk: chunk})
+}
+
+// writeChunk returns the chunk size of Caddy's write-idle wrapper if w's
+// chain holds one, or 0.
+func writeChunk(w http.ResponseWriter) int64 {
+	for w != nil {
+		if iw, ok := w.(*caddyhttp.IdleTimeoutWriter); ok {
+			if iw.MaxChunk > 0 {
+				return int64(iw.MaxChunk)
+			}
+			return caddyhttp.DefaultMaxWriteChunk
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return 0
+		}
+		w = u.Unwrap()
+	}
+	return 0
+}
+
+// boundedFile reads a file from its current offset up to end. It is a
+// syscall.Conn, so the connection may sendfile from it, but only while at
+// least chunk bytes remain before end: the caller's LimitedReader of chunk
+// bytes then bounds each sendfile below end. For the rest it refuses, and
+// the connection falls back to Read, which stops at end. sendfile moves the
+// file offset, so the offset says what remains.
+type boundedFile struct {
+	f     *os.File
+	end   int64
+	chunk int64
+}
+
+// remaining returns the bytes left before end.
+func (b *boundedFile) remaining() (int64, error) {
+	off, err := b.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	return b.end - off, nil
+}
+
+// Read reads at most up to end.
+func (b *boundedFile) Read(p []byte) (int, error) {
+	left, err := b.remaining()
+	if err != nil {
+		return 0, err
+	}
+	if left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	return b.f.Read(p)
+}
+
+// errShortTail makes the connection fall back from sendfile to Read.
+var errShortTail = errors.New("less than a write chunk left: no sendfile")
+
+// SyscallConn offers the file's descriptor while a whole chunk remains.
+func (b *boundedFile) SyscallConn() (syscall.RawConn, error) {
+	left, err := b.remaining()
+	if err != nil {
+		return nil, err
+	}
+	if left < b.chunk {
+		return nil, errShortTail
+	}
+	return b.f.SyscallConn()
+}
 
 // defaultIndexNames is Python's SimpleHTTPRequestHandler.index_pages.
 var defaultIndexNames = []string{"index.html", "index.htm"}
