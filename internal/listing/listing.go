@@ -18,10 +18,11 @@
 package listing
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -46,10 +47,6 @@ type Options struct {
 	Stat bool                   // stat every entry (for JSON); HTML listings leave it false
 	Hide func(name string) bool // if non-nil, entries for which it returns true are left out
 }
-
-// readBatch is how many entries Read asks the directory for at a time; it
-// bounds the transient os.DirEntry values held besides the index.
-const readBatch = 1024
 
 // Index is a directory's entries in Python's sorted order, held compactly
 // so that a listing of a huge directory costs little more than its names:
@@ -131,7 +128,7 @@ func IndexOf(entries []Entry) *Index {
 
 // indexBuilder gathers an Index in directory order.
 type indexBuilder struct {
-	names strings.Builder
+	names []byte
 	x     Index
 }
 
@@ -140,11 +137,11 @@ type indexBuilder struct {
 var errTooLarge = errors.New("directory too large to list")
 
 func (b *indexBuilder) add(e Entry, stat bool) error {
-	if uint64(b.names.Len())+uint64(len(e.Name)) > math.MaxUint32 {
+	if uint64(len(b.names))+uint64(len(e.Name)) > math.MaxUint32 {
 		return errTooLarge
 	}
-	b.names.WriteString(e.Name)
-	b.x.ends = append(b.x.ends, uint32(b.names.Len()))
+	b.names = append(b.names, e.Name...)
+	b.x.ends = append(b.x.ends, uint32(len(b.names)))
 	var f uint8
 	if e.IsDir {
 		f |= flagDir
@@ -167,13 +164,29 @@ func (b *indexBuilder) add(e Entry, stat bool) error {
 	return nil
 }
 
+// addName adds an entry that is not a symlink and carries no stat data,
+// copying name.
+func (b *indexBuilder) addName(name []byte, isDir bool) error {
+	if uint64(len(b.names))+uint64(len(name)) > math.MaxUint32 {
+		return errTooLarge
+	}
+	b.names = append(b.names, name...)
+	b.x.ends = append(b.x.ends, uint32(len(b.names)))
+	var f uint8
+	if isDir {
+		f = flagDir
+	}
+	b.x.flags = append(b.x.flags, f)
+	return nil
+}
+
 // finish returns the index with an order slice of the right length. Its
 // names and slices are copied to their exact length (the appends left up to
 // twice that allocated), so that the memory a held index keeps is what
 // Bytes charges for it.
 func (b *indexBuilder) finish() *Index {
 	x := b.x
-	x.names = strings.Clone(b.names.String())
+	x.names = string(b.names)
 	x.ends = slices.Clone(x.ends)
 	x.flags = slices.Clone(x.flags)
 	x.size = slices.Clone(x.size)
@@ -213,34 +226,21 @@ func ReadIndex(dir string, opt Options) (*Index, error) {
 	defer f.Close()
 
 	var b indexBuilder
-	for {
-		batch, err := f.ReadDir(readBatch)
-		for _, de := range batch {
-			if opt.Hide != nil && opt.Hide(de.Name()) {
-				continue
-			}
-			if err := b.add(entry(dir, de, opt.Stat), opt.Stat); err != nil {
-				return nil, err
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading directory: %w", err)
-		}
+	if err := b.readDir(f, dir, opt); err != nil {
+		return nil, err
 	}
 	x := b.finish()
 	sortIndex(x)
 	return x, nil
 }
 
-// entry builds the Entry for de, a child of dir.
-func entry(dir string, de os.DirEntry, stat bool) Entry {
+// entry builds the Entry for name, a child of dir of type typ (from the
+// directory read).
+func entry(dir, name string, typ fs.FileMode, stat bool) Entry {
 	e := Entry{
-		Name:      de.Name(),
-		IsDir:     de.IsDir(),
-		IsSymlink: de.Type()&os.ModeSymlink != 0,
+		Name:      name,
+		IsDir:     typ&fs.ModeDir != 0,
+		IsSymlink: typ&fs.ModeSymlink != 0,
 	}
 	if !e.IsSymlink && !stat {
 		return e
@@ -266,7 +266,7 @@ func entry(dir string, de os.DirEntry, stat bool) Entry {
 }
 
 // keyPrefix packs the first eight bytes of k, zero-padded, big-endian.
-func keyPrefix(k string) uint64 {
+func keyPrefix[S string | []byte](k S) uint64 {
 	var p uint64
 	for i := range 8 {
 		p <<= 8
@@ -287,6 +287,42 @@ func keyPrefix(k string) uint64 {
 // entries); names hold no NUL, so the zero padding of short keys sorts them
 // before their extensions, as the string comparison does.
 func sortIndex(x *Index) {
+	type keyed struct {
+		prefix   uint64
+		off, end uint32 // the key in buf
+		idx      uint32
+	}
+	// Every key goes into one buffer (no allocation per entry); keys are
+	// as long as their names but for a few multi-byte lower cases.
+	buf := make([]byte, 0, len(x.names)+len(x.names)/8+16)
+	keys := make([]keyed, len(x.ends))
+	for j := range keys {
+		off := len(buf)
+		buf = pystr.AppendSortKey(buf, x.name(uint32(j)))
+		if len(buf) > math.MaxUint32 {
+			// Too long to address: fall back to a key per entry.
+			sortIndexStrings(x)
+			return
+		}
+		keys[j] = keyed{keyPrefix(buf[off:]), uint32(off), uint32(len(buf)), uint32(j)}
+	}
+	slices.SortFunc(keys, func(a, b keyed) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		if c := bytes.Compare(buf[a.off:a.end], buf[b.off:b.end]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.idx, b.idx)
+	})
+	for i, k := range keys {
+		x.order[i] = k.idx
+	}
+}
+
+// sortIndexStrings is sortIndex with one key string per entry, for a
+// directory whose keys do not fit in 4 GiB.
+func sortIndexStrings(x *Index) {
 	type keyed struct {
 		prefix uint64
 		key    string
