@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -306,50 +307,26 @@ func (s *Simple) serveFile(w http.ResponseWriter, r *http.Request, tree fileSour
 	if r.Method == http.MethodHead || length == 0 {
 		return nil
 	}
-	var src io.Reader = f
 	if start > 0 {
 		if err := skipTo(f, start); err != nil {
 			return nil // the status line is gone; the client sees a short body
 		}
 	}
-	if start+length < size || time.Since(info.ModTime()) < settledAfter {
-		// A bound the connection cannot overrun. Only a file that has not
-		// changed for a while goes out unbounded: sendfile does not stop
-		// at Content-Length on HTTP/1.1, so bytes appended during the
-		// transfer (a log being written) would follow the declared body
-		// and be read as the next response on the connection. Bounding
-		// costs sendfile here, because Caddy's write wrapper adds a second
-		// LimitedReader around this one.
-		//
-		// This heuristic is kept on purpose instead of a local helper that
-		// unwraps Caddy's writers to hand the connection a single bounded
-		// LimitedReader: unwrapping would skip the write-idle timeout and
-		// the byte count of the access log, and the 2.4-2.6 GB/s of the
-		// unbounded path (BENCHMARKS.md) would only be matched by code that
-		// depends on Caddy's private wrapper chain. A settled file that
-		// grows all the same may put the appended bytes behind the body,
-		// but the connection is then closed (below, and net/http refuses to
-		// reuse a connection that got more than Content-Length), so they
-		// are never read as a response
-		// (TestSimpleSettledFileGrowingDuringSendfileEndsConnection).
-		src = io.LimitReader(f, length)
-	}
-	// Hand the file itself (an *os.File from the local disk) to ReadFrom
-	// whenever the rest of the file is sent. Caddy's write-idle wrapper feeds ReadFrom one io.LimitedReader
-	// per chunk, and the connection uses sendfile(2) for a LimitedReader
-	// over an *os.File; http.ServeContent's own io.CopyN would add a second
-	// LimitedReader and force a 32 KiB read/write copy (see BENCHMARKS.md).
+	// The body is bounded at Content-Length whatever happens to the file
+	// meanwhile (a log being appended to), and still goes out with
+	// sendfile(2); see sendBounded.
 	var n int64
-	if rf, ok := w.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
+	if osf, ok := f.(*os.File); ok {
+		n, err = sendBounded(w, osf, start, length)
 	} else {
-		n, err = io.Copy(w, src)
+		// A virtual file system's file: a plain bounded copy.
+		n, err = io.Copy(w, io.LimitReader(f, length))
 	}
 	if n > length {
-		// A settled file grew all the same while it was sent: the declared
-		// body went out whole, and closing the connection keeps what
-		// followed it from being taken for a response by a client that
-		// reuses the connection later.
+		// sendBounded never sends more than length; should a writer in
+		// the chain do so all the same, closing the connection keeps what
+		// followed the body from being taken for a response by a client
+		// that reuses the connection later.
 		if c := s.logger.Check(zapcore.DebugLevel, "file grew while being sent"); c != nil {
 			c.Write(zap.String("filename", name), zap.Int64("declared", length), zap.Int64("sent", n))
 		}
@@ -378,7 +355,10 @@ func (s *Simple) vet(tree fileSource, root, name string, f fs.File, info fs.File
 	return s.guard(root, name, osf, info)
 }
 
-// serveListing is list_directory, plus the JSON form.
+// serveListing is list_directory, plus the JSON form. On the disk the
+// index comes from listings, which bounds the memory all listings hold at
+// once (see listingBudget) and shares one index among concurrent HTML
+// listings of an unchanged directory.
 func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, tree fileSource, root, dir, target string) error {
 	wantJSON := acceptsJSON(r.Header.Get("Accept"))
 	if _, virtual := tree.(virtualSource); virtual {
@@ -390,40 +370,56 @@ func (s *Simple) serveListing(w http.ResponseWriter, r *http.Request, tree fileS
 		if err != nil {
 			return pyError(http.StatusNotFound, "No permission to list directory", err)
 		}
-		return s.writeListing(w, r, wantJSON, entries, target)
+		return s.writeListing(w, r, wantJSON, listing.IndexOf(entries), target)
 	}
-	opts := listing.Options{Stat: wantJSON, Hide: listingHideUnder(root, dir, s.hide)}
-	readDir := dir
-	if s.guard != nil {
-		// Open once and list what was opened: the directory vetted is the
-		// one read, through its /proc/self/fd name, even if dir is
-		// swapped for a link into a CGI directory in between.
-		d, err := os.Open(dir)
-		if err != nil {
-			return pyError(http.StatusNotFound, "No permission to list directory", err)
-		}
-		defer d.Close()
-		info, err := d.Stat()
-		if err != nil || !info.IsDir() {
-			return pyError(http.StatusNotFound, "No permission to list directory", err)
-		}
-		if err := s.guard(root, dir, d, info); err != nil {
-			return err
-		}
-		if p, ok := fdName(d); ok {
-			readDir = p
-		}
-	}
-	entries, err := listing.Read(readDir, opts)
+	// Open once and list what was opened: the directory vetted is the one
+	// read, through its /proc/self/fd name, even if dir is swapped for a
+	// link into a CGI directory in between; and the shared index is keyed
+	// by that directory's identity, not by its name.
+	d, err := os.Open(dir)
 	if err != nil {
 		return pyError(http.StatusNotFound, "No permission to list directory", err)
 	}
-	return s.writeListing(w, r, wantJSON, entries, target)
+	defer d.Close()
+	info, err := d.Stat()
+	if err != nil || !info.IsDir() {
+		return pyError(http.StatusNotFound, "No permission to list directory", err)
+	}
+	if s.guard != nil {
+		if err := s.guard(root, dir, d, info); err != nil {
+			return err
+		}
+	}
+	readDir := dir
+	if p, ok := fdName(d); ok {
+		readDir = p
+	}
+	key := dir + "\x00" + strings.Join(s.hide, "\x00")
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		key = fmt.Sprintf("%d:%d\x00%s", st.Dev, st.Ino, key)
+	}
+	opts := listing.Options{Stat: wantJSON, Hide: listingHideUnder(root, dir, s.hide)}
+	x, release, err := listings.List(r.Context(), readDir, key, opts)
+	if errors.Is(err, listing.ErrBusy) {
+		w.Header().Set("Retry-After", "1")
+		return errStatus(http.StatusServiceUnavailable, err)
+	}
+	if err != nil {
+		if r.Context().Err() != nil {
+			// The client left while the listing waited: as in
+			// pyhttp_cgi, the access log gets 499 and no error is raised.
+			w.WriteHeader(499)
+			return nil
+		}
+		return pyError(http.StatusNotFound, "No permission to list directory", err)
+	}
+	defer release()
+	return s.writeListing(w, r, wantJSON, x, target)
 }
 
-// writeListing sends the listing of entries for target, as JSON or as
+// writeListing sends the listing of index x for target, as JSON or as
 // Python's HTML document.
-func (s *Simple) writeListing(w http.ResponseWriter, r *http.Request, wantJSON bool, entries []listing.Entry, target string) error {
+func (s *Simple) writeListing(w http.ResponseWriter, r *http.Request, wantJSON bool, x *listing.Index, target string) error {
 	h := w.Header()
 	// The same URL answers HTML or JSON by Accept: caches must key on it.
 	h.Add("Vary", "Accept")
@@ -434,7 +430,7 @@ func (s *Simple) writeListing(w http.ResponseWriter, r *http.Request, wantJSON b
 		if r.Method == http.MethodHead {
 			return nil
 		}
-		if err := listing.WriteJSON(bw, entries); err != nil {
+		if err := x.WriteJSON(bw); err != nil {
 			return err
 		}
 		return bw.Flush()
@@ -447,12 +443,12 @@ func (s *Simple) writeListing(w http.ResponseWriter, r *http.Request, wantJSON b
 		return errBadPath(err)
 	}
 	h.Set("Content-Type", listing.ContentType)
-	h.Set("Content-Length", itoa(listing.HTMLLength(s.version, title, entries)))
+	h.Set("Content-Length", itoa(x.HTMLLength(s.version, title)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	if err := listing.WriteHTML(bw, s.version, title, entries); err != nil {
+	if err := x.WriteHTML(bw, s.version, title); err != nil {
 		return err
 	}
 	return bw.Flush()
@@ -468,6 +464,23 @@ func skipTo(f fs.File, start int64) error {
 	_, err := io.CopyN(io.Discard, f, start)
 	return err
 }
+
+// listingBudget is the memory, in bytes, that the indexes of all
+// directory listings of the process may hold at once: 64 MiB, about five
+// concurrent listings of a 200,000-entry directory with JSON's sizes and
+// times, and any number of concurrent HTML listings of one directory, which
+// share an index. A listing beyond it waits up to listingWait for others to
+// finish and is then answered 503 with Retry-After: 1. At most
+// listingBuilds indexes are read and sorted at once.
+const (
+	listingBudget = 64 << 20
+	listingBuilds = 2
+	listingWait   = 10 * time.Second
+)
+
+// listings is the process's listing budget, shared by every pyhttp_simple
+// handler (and pyhttp_cgi's), since memory is the process's.
+var listings = listing.NewLister(listingBudget, listingBuilds, listingWait)
 
 // acceptsJSON reports whether the Accept header asks for application/json
 // with a non-zero quality. Clients such as wget, pip and browsers send
@@ -489,9 +502,101 @@ func acceptsJSON(accept string) bool {
 	return false
 }
 
-// settledAfter is how long a file must have been unmodified before it is
-// sent with an unbounded sendfile (see serveFile).
-const settledAfter = 2 * time.Second
+// sendBounded sends length bytes of f, which is positioned at start, to w
+// and never more, even if the file grows meanwhile, using sendfile(2) for
+// all of it, or all but the last write chunk.
+//
+// Go's connection uses sendfile for an *io.LimitedReader around anything
+// that is a syscall.Conn (an *os.File), and then sends at most N bytes. So,
+// without Caddy's write-idle wrapper in the chain, a LimitedReader bounded
+// at length is all it takes. With the wrapper (Caddy's default), each
+// ReadFrom chunk arrives wrapped in the wrapper's own LimitedReader of
+// MaxChunk bytes, which would hide an inner LimitedReader from the
+// connection and cost sendfile; then the file goes as a boundedFile, which
+// offers its descriptor for sendfile only while at least a whole chunk of
+// the declared body remains, and is read, bounded, for the last partial
+// chunk. The wrapper's byte counting and deadlines stay in the path.
+func sendBounded(w http.ResponseWriter, f *os.File, start, length int64) (int64, error) {
+	rf, ok := w.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(w, io.LimitReader(f, length))
+	}
+	chunk := writeChunk(w)
+	if chunk == 0 {
+		return rf.ReadFrom(&io.LimitedReader{R: f, N: length})
+	}
+	return rf.ReadFrom(&boundedFile{f: f, end: start + length, chunk: chunk})
+}
+
+// writeChunk returns the chunk size of Caddy's write-idle wrapper if w's
+// chain holds one, or 0.
+func writeChunk(w http.ResponseWriter) int64 {
+	for w != nil {
+		if iw, ok := w.(*caddyhttp.IdleTimeoutWriter); ok {
+			if iw.MaxChunk > 0 {
+				return int64(iw.MaxChunk)
+			}
+			return caddyhttp.DefaultMaxWriteChunk
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return 0
+		}
+		w = u.Unwrap()
+	}
+	return 0
+}
+
+// boundedFile reads a file from its current offset up to end. It is a
+// syscall.Conn, so the connection may sendfile from it, but only while at
+// least chunk bytes remain before end: the caller's LimitedReader of chunk
+// bytes then bounds each sendfile below end. For the rest it refuses, and
+// the connection falls back to Read, which stops at end. sendfile moves the
+// file offset, so the offset says what remains.
+type boundedFile struct {
+	f     *os.File
+	end   int64
+	chunk int64
+}
+
+// remaining returns the bytes left before end.
+func (b *boundedFile) remaining() (int64, error) {
+	off, err := b.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	return b.end - off, nil
+}
+
+// Read reads at most up to end.
+func (b *boundedFile) Read(p []byte) (int, error) {
+	left, err := b.remaining()
+	if err != nil {
+		return 0, err
+	}
+	if left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	return b.f.Read(p)
+}
+
+// errShortTail makes the connection fall back from sendfile to Read.
+var errShortTail = errors.New("less than a write chunk left: no sendfile")
+
+// SyscallConn offers the file's descriptor while a whole chunk remains.
+func (b *boundedFile) SyscallConn() (syscall.RawConn, error) {
+	left, err := b.remaining()
+	if err != nil {
+		return nil, err
+	}
+	if left < b.chunk {
+		return nil, errShortTail
+	}
+	return b.f.SyscallConn()
+}
 
 // defaultIndexNames is Python's SimpleHTTPRequestHandler.index_pages.
 var defaultIndexNames = []string{"index.html", "index.htm"}

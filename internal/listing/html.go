@@ -61,18 +61,30 @@ func head(v pyversion.Version) string {
 
 // HTMLLength returns the exact byte length WriteHTML will write for the
 // same version, title and entries, so the caller can send Content-Length
-// (as Python does) before streaming the body. It allocates nothing.
+// (as Python does) before streaming the body.
 func HTMLLength(v pyversion.Version, title string, entries []Entry) int64 {
+	return IndexOf(entries).HTMLLength(v, title)
+}
+
+// WriteHTML is Index.WriteHTML for entries in the order given.
+func WriteHTML(w io.Writer, v pyversion.Version, title string, entries []Entry) error {
+	return IndexOf(entries).WriteHTML(w, v, title)
+}
+
+// HTMLLength returns the exact byte length WriteHTML will write for the
+// same version and title, so the caller can send Content-Length (as Python
+// does) before streaming the body. It allocates nothing.
+func (x *Index) HTMLLength(v pyversion.Version, title string) int64 {
 	n := int64(len(head(v))+len(htmlTitleEnd)+len(htmlH1End)+len(htmlTail)) +
 		2*int64(pystr.HTMLEscapedLen(title))
-	for i := range entries {
-		e := &entries[i]
+	for _, j := range x.order {
+		name, f := x.name(j), x.flags[j]
 		n += int64(len(htmlItemStart)+len(htmlItemMid)+len(htmlItemEnd)) +
-			int64(pystr.QuotedLen(e.Name)+pystr.HTMLEscapedLen(e.Name))
-		if e.IsDir {
+			int64(pystr.QuotedLen(name)+pystr.HTMLEscapedLen(name))
+		if f&flagDir != 0 {
 			n++ // "/" on the href
 		}
-		if e.IsDir || e.IsSymlink {
+		if f&(flagDir|flagSymlink) != 0 {
 			n++ // "/" or "@" on the label
 		}
 	}
@@ -80,33 +92,32 @@ func HTMLLength(v pyversion.Version, title string, entries []Entry) int64 {
 }
 
 // WriteHTML streams the listing document of Python v (list_directory; 3.14
-// adds a style block to 3.11–3.13's) for entries, in the order given,
-// through a buffer, so memory stays constant however many entries there
-// are. title is the decoded request target (pypath.ListingTitle chooses
-// which part of it); it is escaped like a label. The entries' order is not
-// changed: Read has already sorted them.
-func WriteHTML(w io.Writer, v pyversion.Version, title string, entries []Entry) error {
+// adds a style block to 3.11–3.13's) for the index, in its order, through a
+// buffer, so memory stays constant however many entries there are. title is
+// the decoded request target (pypath.ListingTitle chooses which part of
+// it); it is escaped like a label.
+func (x *Index) WriteHTML(w io.Writer, v pyversion.Version, title string) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	bw.WriteString(head(v))
 	pystr.WriteHTMLEscaped(bw, title)
 	bw.WriteString(htmlTitleEnd)
 	pystr.WriteHTMLEscaped(bw, title)
 	bw.WriteString(htmlH1End)
-	for i := range entries {
-		e := &entries[i]
+	for _, j := range x.order {
+		name, f := x.name(j), x.flags[j]
 		bw.WriteString(htmlItemStart)
-		pystr.WriteQuoted(bw, e.Name)
-		if e.IsDir {
+		pystr.WriteQuoted(bw, name)
+		if f&flagDir != 0 {
 			bw.WriteByte('/')
 		}
 		bw.WriteString(htmlItemMid)
-		pystr.WriteHTMLEscaped(bw, e.Name)
+		pystr.WriteHTMLEscaped(bw, name)
 		// A symlink's "@" replaces the directory "/" on the label only:
 		// list_directory sets displayname twice but linkname once.
 		switch {
-		case e.IsSymlink:
+		case f&flagSymlink != 0:
 			bw.WriteByte('@')
-		case e.IsDir:
+		case f&flagDir != 0:
 			bw.WriteByte('/')
 		}
 		if _, err := bw.WriteString(htmlItemEnd); err != nil {

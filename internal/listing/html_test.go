@@ -95,17 +95,21 @@ func TestWriteHTMLStopsOnWriteError(t *testing.T) {
 	}
 }
 
-// WriteHTML does not allocate per entry: the cost is the buffer only.
+// Index.WriteHTML, which the server uses, does not allocate per entry: the
+// cost is the buffer only; Index.HTMLLength allocates nothing.
 func TestWriteHTMLAllocs(t *testing.T) {
-	entries := []Entry{{Name: "김 & <x>"}, {Name: "\xff", IsDir: true}, {Name: "plain.txt"}}
+	x := IndexOf([]Entry{{Name: "김 & <x>"}, {Name: "\xff", IsDir: true}, {Name: "plain.txt"}})
 	var buf bytes.Buffer
 	buf.Grow(1 << 12)
 	allocs := testing.AllocsPerRun(50, func() {
 		buf.Reset()
-		_ = WriteHTML(&buf, pyversion.Default, "/t/", entries)
+		_ = x.WriteHTML(&buf, pyversion.Default, "/t/")
 	})
 	if allocs > 2 {
 		t.Errorf("WriteHTML allocations: got %v, want <= 2 (the bufio.Writer and its buffer)", allocs)
+	}
+	if allocs := testing.AllocsPerRun(50, func() { x.HTMLLength(pyversion.Default, "/t/") }); allocs != 0 {
+		t.Errorf("HTMLLength allocations: got %v, want 0", allocs)
 	}
 }
 

@@ -22,11 +22,16 @@ import (
 // surrogates Python's os.listdir would give (json.loads plus os.fsencode get
 // the raw bytes back); other JSON decoders may substitute U+FFFD.
 func WriteJSON(w io.Writer, entries []Entry) error {
+	return IndexOf(entries).WriteJSON(w)
+}
+
+// WriteJSON streams the index as WriteJSON does.
+func (x *Index) WriteJSON(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	var buf []byte
 	bw.WriteByte('[')
-	for i := range entries {
-		e := &entries[i]
+	for i := range x.Len() {
+		e := x.At(i)
 		buf = buf[:0]
 		if i > 0 {
 			buf = append(buf, ',')

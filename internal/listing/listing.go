@@ -2,11 +2,13 @@
 // http.server.SimpleHTTPRequestHandler.list_directory (CPython 3.11–3.14)
 // byte for byte, and adds a JSON form of the same listing.
 //
-// The package needs no Caddy. It is built for large directories: Read takes
-// entry types from the directory read itself (d_type) and stats only
-// symlinks, HTMLLength computes the exact Content-Length in a pass over the
-// entries, and WriteHTML streams the document, so memory is the names plus a
-// fixed amount per entry.
+// The package needs no Caddy. It is built for large directories: ReadIndex
+// takes entry types from the directory read itself (d_type), stats only
+// symlinks, and keeps the entries as a compact Index (the names in one
+// string plus 9 bytes per entry); Index.HTMLLength computes the exact
+// Content-Length in a pass over it, and Index.WriteHTML streams the
+// document. A Lister bounds the memory of all listings in flight and shares
+// one index among concurrent listings of an unchanged directory.
 //
 // Names are raw bytes as the directory holds them; everything Python does
 // on the surrogateescape-decoded str (pystr.Lower for sorting, pystr.Quote
@@ -16,11 +18,12 @@
 package listing
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,11 +49,166 @@ type Options struct {
 	Hide func(name string) bool // if non-nil, entries for which it returns true are left out
 }
 
-// readBatch is how many entries Read asks the directory for at a time; it
-// bounds the transient os.DirEntry values held besides the result.
-const readBatch = 1024
+// Index is a directory's entries in Python's sorted order, held compactly
+// so that a listing of a huge directory costs little more than its names:
+// all names share one string, and each entry adds 9 bytes (the end of its
+// name, its type bits and its sorted position) plus 16 with Options.Stat.
+// An Index never changes after ReadIndex returns it, so concurrent
+// requests may send the same one.
+type Index struct {
+	names string   // every name, concatenated in directory order
+	ends  []uint32 // ends[j]: end of name j in names; it starts at ends[j-1]
+	flags []uint8  // flagDir, flagSymlink, flagStat of entry j
+	size  []int64  // Options.Stat only: size of entry j
+	msec  []int64  // Options.Stat only: modification time of entry j, Unix seconds
+	mnsec []int32  // and its nanoseconds
+	order []uint32 // order[i]: the entry j listed i-th
+}
+
+const (
+	flagDir     = 1 << iota // os.path.isdir
+	flagSymlink             // os.path.islink
+	flagStat                // size and mtime are known
+)
+
+// Len returns the number of entries.
+func (x *Index) Len() int { return len(x.order) }
+
+// Bytes returns the memory the index holds, for budgets.
+func (x *Index) Bytes() int64 {
+	return int64(len(x.names)) + 4*int64(cap(x.ends)) + int64(cap(x.flags)) +
+		8*int64(cap(x.size)+cap(x.msec)) + 4*int64(cap(x.mnsec)) + 4*int64(cap(x.order))
+}
+
+// name returns the name of entry j (directory order).
+func (x *Index) name(j uint32) string {
+	start := uint32(0)
+	if j > 0 {
+		start = x.ends[j-1]
+	}
+	return x.names[start:x.ends[j]]
+}
+
+// At returns the i-th entry in sorted order.
+func (x *Index) At(i int) Entry {
+	j := x.order[i]
+	f := x.flags[j]
+	e := Entry{Name: x.name(j), IsDir: f&flagDir != 0, IsSymlink: f&flagSymlink != 0}
+	if f&flagStat != 0 {
+		e.Size = x.size[j]
+		e.ModTime = time.Unix(x.msec[j], int64(x.mnsec[j]))
+	}
+	return e
+}
+
+// Entries returns every entry in sorted order.
+func (x *Index) Entries() []Entry {
+	entries := make([]Entry, x.Len())
+	for i := range entries {
+		entries[i] = x.At(i)
+	}
+	return entries
+}
+
+// IndexOf returns an Index holding entries in the order given.
+func IndexOf(entries []Entry) *Index {
+	var b indexBuilder
+	stat := false
+	for _, e := range entries {
+		stat = stat || e.Size != 0 || !e.ModTime.IsZero()
+	}
+	for _, e := range entries {
+		b.add(e, stat)
+	}
+	x := b.finish()
+	for i := range x.order {
+		x.order[i] = uint32(i)
+	}
+	return x
+}
+
+// indexBuilder gathers an Index in directory order.
+type indexBuilder struct {
+	names []byte
+	x     Index
+}
+
+// errTooLarge is returned for a directory whose names exceed what an Index
+// can address (4 GiB).
+var errTooLarge = errors.New("directory too large to list")
+
+func (b *indexBuilder) add(e Entry, stat bool) error {
+	if uint64(len(b.names))+uint64(len(e.Name)) > math.MaxUint32 {
+		return errTooLarge
+	}
+	b.names = append(b.names, e.Name...)
+	b.x.ends = append(b.x.ends, uint32(len(b.names)))
+	var f uint8
+	if e.IsDir {
+		f |= flagDir
+	}
+	if e.IsSymlink {
+		f |= flagSymlink
+	}
+	if stat {
+		var sec int64
+		var nsec int32
+		if !e.ModTime.IsZero() {
+			f |= flagStat
+			sec, nsec = e.ModTime.Unix(), int32(e.ModTime.Nanosecond())
+		}
+		b.x.size = append(b.x.size, e.Size)
+		b.x.msec = append(b.x.msec, sec)
+		b.x.mnsec = append(b.x.mnsec, nsec)
+	}
+	b.x.flags = append(b.x.flags, f)
+	return nil
+}
+
+// addName adds an entry that is not a symlink and carries no stat data,
+// copying name.
+func (b *indexBuilder) addName(name []byte, isDir bool) error {
+	if uint64(len(b.names))+uint64(len(name)) > math.MaxUint32 {
+		return errTooLarge
+	}
+	b.names = append(b.names, name...)
+	b.x.ends = append(b.x.ends, uint32(len(b.names)))
+	var f uint8
+	if isDir {
+		f = flagDir
+	}
+	b.x.flags = append(b.x.flags, f)
+	return nil
+}
+
+// finish returns the index with an order slice of the right length. Its
+// names and slices are copied to their exact length (the appends left up to
+// twice that allocated), so that the memory a held index keeps is what
+// Bytes charges for it.
+func (b *indexBuilder) finish() *Index {
+	x := b.x
+	x.names = string(b.names)
+	x.ends = slices.Clone(x.ends)
+	x.flags = slices.Clone(x.flags)
+	x.size = slices.Clone(x.size)
+	x.msec = slices.Clone(x.msec)
+	x.mnsec = slices.Clone(x.mnsec)
+	x.order = make([]uint32, len(x.ends))
+	return &x
+}
 
 // Read lists dir in directory order, applies Hide, and sorts stably by
+// pystr.Lower(name), which is list_directory's os.listdir + list.sort(key=str.lower).
+// It is ReadIndex's entries as a slice.
+func Read(dir string, opt Options) ([]Entry, error) {
+	x, err := ReadIndex(dir, opt)
+	if err != nil {
+		return nil, err
+	}
+	return x.Entries(), nil
+}
+
+// ReadIndex lists dir in directory order, applies Hide, and sorts stably by
 // pystr.Lower(name), which is list_directory's os.listdir + list.sort(key=str.lower).
 // Any error opening or reading the directory is returned (the lead maps it to
 // 404 "No permission to list directory", as Python maps OSError).
@@ -61,46 +219,29 @@ const readBatch = 1024
 // for Size and ModTime, following symlinks and falling back to the link
 // itself when the target is missing; an entry that vanishes before it can be
 // stat'ed is kept with zero Size and ModTime.
-func Read(dir string, opt Options) ([]Entry, error) {
+func ReadIndex(dir string, opt Options) (*Index, error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening directory: %w", err)
 	}
 	defer f.Close()
 
-	// Entries are gathered in fixed-size chunks rather than one growing
-	// slice: regrowing a slice of 100,000 Entry values (64 bytes each)
-	// copied it repeatedly and dominated the CPU profile.
-	var chunks [][]Entry
-	n := 0
-	for {
-		batch, err := f.ReadDir(readBatch)
-		for _, de := range batch {
-			if opt.Hide != nil && opt.Hide(de.Name()) {
-				continue
-			}
-			if n%chunkSize == 0 {
-				chunks = append(chunks, make([]Entry, 0, chunkSize))
-			}
-			chunks[n/chunkSize] = append(chunks[n/chunkSize], entry(dir, de, opt.Stat))
-			n++
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading directory: %w", err)
-		}
+	var b indexBuilder
+	if err := b.readDir(f, dir, opt); err != nil {
+		return nil, err
 	}
-	return sortEntries(chunks, n), nil
+	x := b.finish()
+	sortIndex(x)
+	return x, nil
 }
 
-// entry builds the Entry for de, a child of dir.
-func entry(dir string, de os.DirEntry, stat bool) Entry {
+// entry builds the Entry for name, a child of dir of type typ (from the
+// directory read).
+func entry(dir, name string, typ fs.FileMode, stat bool) Entry {
 	e := Entry{
-		Name:      de.Name(),
-		IsDir:     de.IsDir(),
-		IsSymlink: de.Type()&os.ModeSymlink != 0,
+		Name:      name,
+		IsDir:     typ&fs.ModeDir != 0,
+		IsSymlink: typ&fs.ModeSymlink != 0,
 	}
 	if !e.IsSymlink && !stat {
 		return e
@@ -126,7 +267,7 @@ func entry(dir string, de os.DirEntry, stat bool) Entry {
 }
 
 // keyPrefix packs the first eight bytes of k, zero-padded, big-endian.
-func keyPrefix(k string) uint64 {
+func keyPrefix[S string | []byte](k S) uint64 {
 	var p uint64
 	for i := range 8 {
 		p <<= 8
@@ -137,30 +278,61 @@ func keyPrefix(k string) uint64 {
 	return p
 }
 
-// chunkSize is the number of entries per chunk Read gathers.
-const chunkSize = 1024
-
-// sortEntries returns the n entries held in chunks sorted by pystr.SortKey(Name),
+// sortIndex fills x.order with the entries sorted by pystr.SortKey(name),
 // keeping directory order for equal keys as Python's stable list.sort does.
 // Keys are computed once up front (and share the name's memory when it is
-// already lower-case ASCII); ordering ties by original index makes the
+// already lower-case ASCII); ordering ties by directory index makes the
 // faster unstable sort stable. Each key's first eight bytes are also kept as
 // a big-endian integer, so most comparisons are one integer compare instead
 // of a call into the string comparison (the sort's main cost on 100,000
 // entries); names hold no NUL, so the zero padding of short keys sorts them
 // before their extensions, as the string comparison does.
-func sortEntries(chunks [][]Entry, n int) []Entry {
+func sortIndex(x *Index) {
+	type keyed struct {
+		prefix   uint64
+		off, end uint32 // the key in buf
+		idx      uint32
+	}
+	// Every key goes into one buffer (no allocation per entry); keys are
+	// as long as their names but for a few multi-byte lower cases.
+	buf := make([]byte, 0, len(x.names)+len(x.names)/8+16)
+	keys := make([]keyed, len(x.ends))
+	for j := range keys {
+		off := len(buf)
+		buf = pystr.AppendSortKey(buf, x.name(uint32(j)))
+		if len(buf) > math.MaxUint32 {
+			// Too long to address: fall back to a key per entry.
+			sortIndexStrings(x)
+			return
+		}
+		keys[j] = keyed{keyPrefix(buf[off:]), uint32(off), uint32(len(buf)), uint32(j)}
+	}
+	slices.SortFunc(keys, func(a, b keyed) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		if c := bytes.Compare(buf[a.off:a.end], buf[b.off:b.end]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.idx, b.idx)
+	})
+	for i, k := range keys {
+		x.order[i] = k.idx
+	}
+}
+
+// sortIndexStrings is sortIndex with one key string per entry, for a
+// directory whose keys do not fit in 4 GiB.
+func sortIndexStrings(x *Index) {
 	type keyed struct {
 		prefix uint64
 		key    string
-		idx    int
+		idx    uint32
 	}
-	keys := make([]keyed, 0, n)
-	for i, c := range chunks {
-		for j := range c {
-			k := pystr.SortKey(c[j].Name)
-			keys = append(keys, keyed{keyPrefix(k), k, i*chunkSize + j})
-		}
+	keys := make([]keyed, len(x.ends))
+	for j := range keys {
+		k := pystr.SortKey(x.name(uint32(j)))
+		keys[j] = keyed{keyPrefix(k), k, uint32(j)}
 	}
 	slices.SortFunc(keys, func(a, b keyed) int {
 		if a.prefix != b.prefix {
@@ -171,11 +343,9 @@ func sortEntries(chunks [][]Entry, n int) []Entry {
 		}
 		return cmp.Compare(a.idx, b.idx)
 	})
-	entries := make([]Entry, n)
 	for i, k := range keys {
-		entries[i] = chunks[k.idx/chunkSize][k.idx%chunkSize]
+		x.order[i] = k.idx
 	}
-	return entries
 }
 
 // ReadFS is Read for a directory of an fs.FS (one of Caddy's virtual file
@@ -188,14 +358,10 @@ func ReadFS(fsys fs.FS, dir string, opt Options) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading directory: %w", err)
 	}
-	var chunks [][]Entry
-	n := 0
+	var b indexBuilder
 	for _, de := range des {
 		if opt.Hide != nil && opt.Hide(de.Name()) {
 			continue
-		}
-		if n%chunkSize == 0 {
-			chunks = append(chunks, make([]Entry, 0, chunkSize))
 		}
 		e := Entry{Name: de.Name(), IsDir: de.IsDir(), IsSymlink: de.Type()&fs.ModeSymlink != 0}
 		if e.IsSymlink || opt.Stat {
@@ -210,8 +376,11 @@ func ReadFS(fsys fs.FS, dir string, opt Options) ([]Entry, error) {
 				e.Size, e.ModTime = fi.Size(), fi.ModTime()
 			}
 		}
-		chunks[n/chunkSize] = append(chunks[n/chunkSize], e)
-		n++
+		if err := b.add(e, opt.Stat); err != nil {
+			return nil, err
+		}
 	}
-	return sortEntries(chunks, n), nil
+	x := b.finish()
+	sortIndex(x)
+	return x.Entries(), nil
 }

@@ -324,8 +324,8 @@ func makeFlatDir(tb testing.TB, dir string, n int) {
 	}
 }
 
-// BenchmarkListing measures Read plus WriteHTML to io.Discard, the whole
-// HTML path of a listing request.
+// BenchmarkListing measures ReadIndex plus HTMLLength and WriteHTML to
+// io.Discard, the whole HTML path of a listing request.
 func BenchmarkListing(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
@@ -333,11 +333,12 @@ func BenchmarkListing(b *testing.B) {
 			makeFlatDir(b, dir, n)
 			b.ReportAllocs()
 			for b.Loop() {
-				entries, err := Read(dir, Options{})
+				x, err := ReadIndex(dir, Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := WriteHTML(io.Discard, pyversion.Default, "/big/", entries); err != nil {
+				x.HTMLLength(pyversion.Default, "/big/")
+				if err := x.WriteHTML(io.Discard, pyversion.Default, "/big/"); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -194,3 +194,21 @@ var caseIgnorableWB = &unicode.RangeTable{
 		{Lo: 0xFF1A, Hi: 0xFF1A, Stride: 1}, // MidLetter fullwidth colon
 	},
 }
+
+// AppendSortKey appends SortKey(s) to dst, allocating nothing beyond dst's
+// growth (a listing builds every key into one buffer).
+func AppendSortKey(dst []byte, s string) []byte {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return appendLower(dst, s, true)
+		}
+	}
+	for i := range len(s) {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}

@@ -252,3 +252,13 @@ func invalidBytes(s string) string {
 	}
 	return string(b)
 }
+
+// AppendSortKey appends exactly SortKey's bytes.
+func TestAppendSortKeyIsSortKey(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "abc", "ABC.txt", "Straße", "İstanbul", "ΟΔΟΣ Σ", "\xff\x80a", "\u212a", "café", "CAFE\u0301", "김 & <x>"} {
+		if got, want := string(AppendSortKey([]byte("prefix"), s)), "prefix"+SortKey(s); got != want {
+			t.Errorf("AppendSortKey(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
