@@ -138,6 +138,7 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    max_procs        <n>
 //	    queue_timeout    <duration>
 //	    max_request_body <size>
+//	    spool_budget     <size>
 //	    index            <files...>
 //	    mime             <.ext> <type>
 //	    hide             <files...>
@@ -170,8 +171,15 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // (default 5s) and queue_timeout (default 30s) take Go durations such as
 // 30s or 2m; max_procs (default no limit) a count; max_request_body
 // (default 64MiB, 1GiB in program and extension mode) a size as Caddy's
-// request_body takes it, such as 10MB, 64MiB or 1.5GB. index, mime and
-// hide apply to the static files served outside the CGI directories, as
+// request_body takes it, such as 10MB, 64MiB or 1.5GB. spool_budget
+// (default 1GiB, a size alike) bounds the chunked bodies spooled at once
+// by all pyhttp_cgi handlers of the process together, over every
+// connection and HTTP/2 stream: a body that does not fit in what is left
+// gets 503 with Retry-After, one larger than the whole budget 413, each
+// with a log line; requests waiting for a max_procs slot spool nothing.
+// The budget is the process's: a handler that sets it sets it for all,
+// and the value loaded last stays until another one is loaded. index,
+// mime and hide apply to the static files served outside the CGI directories, as
 // with pyhttp_simple, and so does python_version (CGI scripts are run
 // alike under all four).
 //
@@ -188,7 +196,7 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		// Single-valued subdirectives may appear once: a second
 		// max_procs that silently replaced the first could lift a limit.
 		switch name := d.Val(); name {
-		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth":
+		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "spool_budget", "dir", "root", "passthru", "pass_auth":
 			if seen[name] {
 				return d.Errf("%s already specified", name)
 			}
@@ -287,6 +295,15 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					return d.Errf("bad max_request_body value %s: must be a size such as 64MiB", s)
 				}
 				c.MaxRequestBody = int64(n)
+			}
+		case "spool_budget":
+			var s string
+			if err = parseOneArg(d, &s); err == nil {
+				n, convErr := humanize.ParseBytes(s)
+				if convErr != nil || n > math.MaxInt64 || n == 0 {
+					return d.Errf("bad spool_budget value %s: must be a size such as 1GiB", s)
+				}
+				c.SpoolBudget = int64(n)
 			}
 		default:
 			return d.Errf("unknown subdirective '%s'", d.Val())

@@ -69,7 +69,9 @@ func init() {
 //   - As root, scripts run as `nobody` with nobody's group too (Python only
 //     changes the uid); `user` picks another account.
 //   - stdin carries exactly CONTENT_LENGTH bytes and then EOF; a chunked
-//     body is spooled (memory, then a temp file) up to `max_request_body`.
+//     body is spooled (memory, then a temp file) up to `max_request_body`,
+//     within a process-wide `spool_budget`, after a `max_procs` slot is
+//     taken.
 //   - Scripts run in their own process group, with an optional `timeout`,
 //     a `max_procs` cap and clean termination of the whole group when the
 //     client goes away, the timeout passes or the config is unloaded.
@@ -150,6 +152,17 @@ type CGI struct {
 	// Content-Length are streamed and not limited here (use Caddy's
 	// `request_body` for that).
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
+
+	// Most bytes of chunked request bodies spooled at once (memory and
+	// temporary files together) by all pyhttp_cgi handlers of the process:
+	// the budget is one, shared by every handler and every HTTP/1.1
+	// connection or HTTP/2 stream. A body that does not fit in what is
+	// left gets 503 with Retry-After and a log line; one larger than the
+	// whole budget gets 413. Requests waiting for a max_procs slot spool
+	// nothing. A handler that sets it sets it for the whole process, and
+	// the value loaded last stays until another one is loaded. Default:
+	// 1 GiB.
+	SpoolBudget int64 `json:"spool_budget,omitempty"`
 
 	// Program mode: the program (an absolute path) and its arguments.
 	// Every request this handler gets runs it, with PATH_INFO the decoded
@@ -247,6 +260,9 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.SpoolBudget > 0 {
+		cgihost.DefaultSpoolBudget.SetLimit(c.SpoolBudget)
+	}
 
 	c.static = &Simple{Root: c.Root, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
 	if err := c.static.Provision(ctx); err != nil {
@@ -290,6 +306,8 @@ func (c *CGI) Validate() error {
 		return errors.New("max_procs must not be negative")
 	case c.MaxRequestBody < 0:
 		return errors.New("max_request_body must not be negative")
+	case c.SpoolBudget < 0:
+		return errors.New("spool_budget must not be negative")
 	}
 	for _, name := range c.PassEnv {
 		if name == "" || strings.ContainsAny(name, "=\x00") {

@@ -203,6 +203,18 @@ func runTestScript(mode string) int {
 			time.Sleep(5 * time.Millisecond)
 		}
 		fmt.Fprint(out, "data: timeout\n\n")
+	case "wait-file":
+		// Holds its slot until the test creates CGIHOST_TEST_ACK.
+		ack := os.Getenv("CGIHOST_TEST_ACK")
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(ack); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		header("Content-Type: text/plain")
+		fmt.Fprint(out, "released")
 	case "fds":
 		header("Content-Type: text/plain")
 		entries, _ := os.ReadDir("/proc/self/fd")
