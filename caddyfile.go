@@ -133,6 +133,7 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    pass_auth
 //	    dir              <path>
 //	    user             <name|uid> [<group|gid>]
+//	    user_pool        <first>-<last>
 //	    timeout          <duration>
 //	    kill_grace       <duration>
 //	    max_procs        <n>
@@ -167,8 +168,14 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // passthru hands non-CGI requests to the next handler instead of serving
 // them as files. interpreter, env and mime may be repeated; pass_env and
 // hide accumulate. pass_auth exports HTTP_AUTHORIZATION. user defaults to
-// nobody when Caddy runs as root. timeout (default none), kill_grace
-// (default 5s) and queue_timeout (default 30s) take Go durations such as
+// nobody when Caddy runs as root. user_pool <first>-<last> runs each
+// script as a uid of its own (gid alike) from that range of uids no
+// account uses, as systemd's DynamicUser does, so that no script reads
+// another request's HTTP_COOKIE or HTTP_AUTHORIZATION from
+// /proc/<pid>/environ; it requires Caddy as root, excludes user, and sets
+// max_procs (default: the range's size, at most that). Without it, scripts
+// share one uid and a warning at load says so. timeout (default none),
+// kill_grace (default 5s) and queue_timeout (default 30s) take Go durations such as
 // 30s or 2m; max_procs (default no limit) a count; max_request_body
 // (default 64MiB, 1GiB in program and extension mode) a size as Caddy's
 // request_body takes it, such as 10MB, 64MiB or 1.5GB. spool_budget
@@ -196,7 +203,7 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		// Single-valued subdirectives may appear once: a second
 		// max_procs that silently replaced the first could lift a limit.
 		switch name := d.Val(); name {
-		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "spool_budget", "dir", "root", "passthru", "pass_auth":
+		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "spool_budget", "user_pool", "dir", "root", "passthru", "pass_auth":
 			if seen[name] {
 				return d.Errf("%s already specified", name)
 			}
@@ -272,6 +279,8 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 2 {
 				c.Group = args[1]
 			}
+		case "user_pool":
+			err = parseOneArg(d, &c.UserPool)
 		case "timeout":
 			err = parseDuration(d, &c.Timeout)
 		case "kill_grace":

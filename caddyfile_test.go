@@ -114,6 +114,9 @@ func TestCGIUnmarshalCaddyfile(t *testing.T) {
 			},
 		},
 		{name: "user without group", input: "pyhttp_cgi {\n user 33\n}", want: CGI{User: "33"}},
+		{name: "user_pool", input: "pyhttp_cgi {\n user_pool 61000-61999\n}", want: CGI{UserPool: "61000-61999"}},
+		{name: "user_pool twice", input: "pyhttp_cgi {\n user_pool 1-2\n user_pool 3-4\n}", wantErr: "user_pool already specified"},
+		{name: "user_pool no argument", input: "pyhttp_cgi {\n user_pool\n}", wantErr: "wrong argument count"},
 		{name: "spool_budget", input: "pyhttp_cgi {\n spool_budget 2GiB\n}", want: CGI{SpoolBudget: 2 << 30}},
 		{name: "spool_budget zero", input: "pyhttp_cgi {\n spool_budget 0\n}", wantErr: "bad spool_budget value 0"},
 		{name: "spool_budget not a size", input: "pyhttp_cgi {\n spool_budget lots\n}", wantErr: "bad spool_budget value lots"},
@@ -333,6 +336,14 @@ func TestCGIProvisionRejectsBadSettings(t *testing.T) {
 		{name: "bad cgi dir", cgi: CGI{CGIDirs: []string{"cgi-bin"}}, wantErr: "cgi_dirs"},
 		{name: "interpreter without dot", cgi: CGI{Interpreters: map[string][]string{"py": {"python3"}}}, wantErr: "must start with a dot"},
 		{name: "unknown user", cgi: CGI{User: "no-such-user-pyhttp"}, wantErr: "no-such-user-pyhttp"},
+		{name: "user_pool not a range", cgi: CGI{UserPool: "61000"}, wantErr: "want a uid range"},
+		{name: "user_pool with root", cgi: CGI{UserPool: "0-10"}, wantErr: "want 0 < first <= last"},
+		{name: "user_pool reversed", cgi: CGI{UserPool: "62000-61000"}, wantErr: "want 0 < first <= last"},
+		{name: "user_pool too large", cgi: CGI{UserPool: "100000-300000"}, wantErr: "at most 65536 uids"},
+		{name: "user_pool with user", cgi: CGI{UserPool: "61000-61009", User: "nobody"}, wantErr: "user_pool and user cannot be combined"},
+		{name: "user_pool under max_procs", cgi: CGI{UserPool: "61000-61001", MaxProcs: 3}, wantErr: "fewer than max_procs 3"},
+		{name: "user_pool over an account", cgi: CGI{UserPool: "65530-65534"}, wantErr: `uid 65534 belongs to account "nobody"`},
+		{name: "negative spool_budget", cgi: CGI{SpoolBudget: -1}, wantErr: "spool_budget must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})

@@ -67,7 +67,8 @@ func init() {
 //   - The working directory is the script's directory (RFC 3875 section
 //     7.2) unless `dir` says otherwise; Python uses its own.
 //   - As root, scripts run as `nobody` with nobody's group too (Python only
-//     changes the uid); `user` picks another account.
+//     changes the uid); `user` picks another account, `user_pool` a uid of
+//     its own for each script.
 //   - stdin carries exactly CONTENT_LENGTH bytes and then EOF; a chunked
 //     body is spooled (memory, then a temp file) up to `max_request_body`,
 //     within a process-wide `spool_budget`, after a `max_procs` slot is
@@ -127,6 +128,16 @@ type CGI struct {
 	// Group to run scripts as, by name or numeric gid. Default: the primary
 	// group of User.
 	Group string `json:"group,omitempty"`
+
+	// Run each script as a uid of its own, with the gid of the same
+	// number, from this range of uids that no account uses (`61000-61999`),
+	// as systemd's DynamicUser does: no script can then read another
+	// request's /proc/<pid>/environ (its HTTP_COOKIE, HTTP_AUTHORIZATION),
+	// signal or trace it. A uid is reused only once no process runs under
+	// it. Requires Caddy as root; cannot be combined with User. max_procs
+	// defaults to the size of the range and may not exceed it. Default:
+	// unset, every script runs as User (a warning at load says so).
+	UserPool string `json:"user_pool,omitempty"`
 
 	// Maximum total run time of a script; the whole process group is then
 	// terminated, and a script that has not sent its headers yet is answered
@@ -260,6 +271,16 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	var pool *cgihost.UIDPool
+	if c.UserPool != "" {
+		if pool, err = c.uidPool(); err != nil {
+			return err
+		}
+	} else if cred != nil {
+		c.warnSharedUID(int(cred.Uid))
+	} else {
+		c.warnSharedUID(os.Geteuid())
+	}
 	if c.SpoolBudget > 0 {
 		cgihost.DefaultSpoolBudget.SetLimit(c.SpoolBudget)
 	}
@@ -282,6 +303,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		QueueTimeout:   time.Duration(c.QueueTimeout),
 		MaxRequestBody: c.MaxRequestBody,
 		Credential:     cred,
+		UIDPool:        pool,
 		// log_credentials is a server's setting, to be read per request
 		// from the request's server as fastcgi does; a handler-wide value
 		// (an OR over every server) let one site unmask every site's

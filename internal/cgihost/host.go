@@ -82,6 +82,10 @@ type Host struct {
 	// Spool bounds the bytes spooled at once by every Host sharing it;
 	// nil means [DefaultSpoolBudget], shared by the whole process.
 	Spool *SpoolBudget
+	// UIDPool, if set, runs each script as a uid (and gid) of its own,
+	// taken from the pool for the script's run (see [UIDPool]); Credential
+	// is then unused.
+	UIDPool *UIDPool
 	// Credential runs scripts as this uid/gid with supplementary groups
 	// cleared (CPython changes only the uid, leaving scripts in group root);
 	// nil runs them as the server.
@@ -208,14 +212,22 @@ func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
 			zap.Int64("spool_in_use", b.InUse()), zap.Int64("spool_budget", b.Limit()))
 		return outcome{err: err}
 	}
+	cred, releaseUID, err := h.credentialFor(s)
+	if err != nil {
+		body.close()
+		release()
+		h.logRefusal(s, "no uid for cgi script", err)
+		return outcome{err: err}
+	}
 	if body.src != nil && !body.spooled {
 		// net/http otherwise discards the unread request body as soon as the
 		// response starts (Go issue 15527), cutting off a script that echoes
 		// while it reads. HTTP/2 is always full duplex.
 		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
-	p, err := h.start(w, r, s, body)
+	p, err := h.start(w, r, s, body, cred)
 	if err != nil {
+		releaseUID()
 		release()
 		body.close()
 		h.logger().Error("starting cgi script", zap.String("script", s.Path), zap.String("dir", s.Dir), zap.Error(err))
@@ -223,6 +235,7 @@ func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
 	}
 	done := func() {
 		h.procs.Done()
+		releaseUID() // after the reap: the uid's processes are gone
 		release()
 		body.close()
 	}

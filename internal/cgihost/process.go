@@ -71,8 +71,8 @@ type process struct {
 }
 
 // start spawns the script and its helper goroutines.
-func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *requestBody) (*process, error) {
-	cmd, pidfd, err := h.command(s, body)
+func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *requestBody, cred *syscall.Credential) (*process, error) {
+	cmd, pidfd, err := h.command(s, body, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -116,8 +116,9 @@ func internalError(step string, err error) error {
 }
 
 // command prepares the command line, environment and process attributes of
-// s, and asks for a pidfd (see requestPidFD).
-func (h *Host) command(s *Script, body *requestBody) (*exec.Cmd, *int, error) {
+// s, run as credential (from credentialFor; nil: the server's account), and
+// asks for a pidfd (see requestPidFD).
+func (h *Host) command(s *Script, body *requestBody, credential *syscall.Credential) (*exec.Cmd, *int, error) {
 	prog, argv := s.Path, []string{filepath.Base(s.Path)}
 	if len(s.Interpreter) > 0 {
 		prog = s.Interpreter[0]
@@ -138,8 +139,8 @@ func (h *Host) command(s *Script, body *requestBody) (*exec.Cmd, *int, error) {
 		env = setEnv(env, "CONTENT_LENGTH", strconv.FormatInt(body.n, 10))
 	}
 	attr := &syscall.SysProcAttr{Setpgid: true}
-	if h.Credential != nil {
-		cred := *h.Credential
+	if credential != nil {
+		cred := *credential
 		// An empty list with NoSetGroups false makes the child call
 		// setgroups(0), dropping the server's supplementary groups.
 		cred.Groups, cred.NoSetGroups = nil, false

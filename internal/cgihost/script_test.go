@@ -215,6 +215,25 @@ func runTestScript(mode string) int {
 		}
 		header("Content-Type: text/plain")
 		fmt.Fprint(out, "released")
+	case "snoop":
+		// Looks for another request's cookie in every process environment
+		// it can read, as a hostile script would.
+		want := []byte("HTTP_COOKIE=" + os.Getenv("CGIHOST_TEST_WANT"))
+		header("Content-Type: text/plain")
+		envs, _ := filepath.Glob("/proc/[0-9]*/environ")
+		readable, denied := 0, 0
+		for _, f := range envs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				denied++
+				continue
+			}
+			readable++
+			if slices.Contains(strings.Split(string(b), "\x00"), string(want)) {
+				fmt.Fprintf(out, "FOUND in %s\n", f)
+			}
+		}
+		fmt.Fprintf(out, "UID=%d readable=%d denied=%d\n", os.Getuid(), readable, denied)
 	case "fds":
 		header("Content-Type: text/plain")
 		entries, _ := os.ReadDir("/proc/self/fd")
