@@ -9,6 +9,7 @@ package cgihost
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -234,6 +235,25 @@ func runTestScript(mode string) int {
 			}
 		}
 		fmt.Fprintf(out, "UID=%d readable=%d denied=%d\n", os.Getuid(), readable, denied)
+	case "stderr-gib":
+		// 1 GiB of stderr, then a normal answer.
+		line := []byte(strings.Repeat("e", 1023) + "\n")
+		block := bytes.Repeat(line, 256) // 256 KiB
+		for range 4096 {
+			if _, err := os.Stderr.Write(block); err != nil {
+				return 1
+			}
+		}
+		header("Content-Type: text/plain")
+		fmt.Fprint(out, "flooded")
+	case "orphan":
+		// Leaves a background child in the script's group and exits at once.
+		cmd := exec.Command("sleep", "1000")
+		if err := cmd.Start(); err != nil {
+			return 1
+		}
+		header("Content-Type: text/plain")
+		fmt.Fprint(out, "left one behind")
 	case "fds":
 		header("Content-Type: text/plain")
 		entries, _ := os.ReadDir("/proc/self/fd")
