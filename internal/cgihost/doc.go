@@ -34,6 +34,8 @@
 //     memory and then an unlinked file, every byte reserved in the
 //     process-wide [SpoolBudget] before it is stored), so requests queued
 //     for a slot spool nothing and the spool never outgrows the budget.
+//     uid.go: credentialFor then picks the account (a uid of its own from
+//     [UIDPool], or Credential), held until the script is reaped.
 //  2. process.go: start builds the command, opens the pipes and spawns the
 //     script in its own process group, counted in procs (what Close waits
 //     for) under the same lock that checks closed. Four goroutines follow:
@@ -78,7 +80,7 @@
 //   - A spooled byte is reserved in the [SpoolBudget] before it is
 //     written, and returned only when the body is closed, after the script
 //     is reaped: the budget bounds what is stored, not what was accepted.
-//   - Every resource taken in run (slot, body, procs count) is released by
+//   - Every resource taken in run (slot, body, pool uid, procs count) is released by
 //     one deferred function, or handed to the background function of a
 //     detached script, even if a wrapping ResponseWriter panics.
 //

@@ -387,4 +387,3 @@ func contains(s []int, v int) bool {
 	}
 	return false
 }
-
