@@ -145,12 +145,14 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	    pass_auth
 //	    dir              <path>
 //	    user             <name|uid|owner> [<group|gid>]
+//	    user_pool        <first>-<last>
 //	    strict
 //	    timeout          <duration>
 //	    kill_grace       <duration>
 //	    max_procs        <n>
 //	    queue_timeout    <duration>
 //	    max_request_body <size>
+//	    spool_budget     <size>
 //	    limits {
 //	        cpu       <seconds>
 //	        memory    <size>
@@ -188,8 +190,14 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // passthru hands non-CGI requests to the next handler instead of serving
 // them as files. interpreter, env and mime may be repeated; pass_env and
 // hide accumulate. pass_auth exports HTTP_AUTHORIZATION. user defaults to
-// nobody when Caddy runs as root. timeout (default none), kill_grace
-// (default 5s) and queue_timeout (default 30s) take Go durations such as
+// nobody when Caddy runs as root. user_pool <first>-<last> runs each
+// script as a uid of its own (gid alike) from that range of uids no
+// account uses, as systemd's DynamicUser does, so that no script reads
+// another request's HTTP_COOKIE or HTTP_AUTHORIZATION from
+// /proc/<pid>/environ; it requires Caddy as root, excludes user, and sets
+// max_procs (default: the range's size, at most that). Without it, scripts
+// share one uid and a warning at load says so. timeout (default none),
+// kill_grace (default 5s) and queue_timeout (default 30s) take Go durations such as
 // 30s or 2m; max_procs (default no limit) a count; max_request_body
 // (default 64MiB, 1GiB in program and extension mode) a size as Caddy's
 // request_body takes it, such as 10MB, 64MiB or 1.5GB. limits (Linux
@@ -201,8 +209,15 @@ func parseCGI(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // beyond it fails; counted per user, not enforced for root), files the
 // open descriptors (EMFILE beyond), file_size the largest file written
 // (SIGXFSZ: 502 and limit file_size before the header block); sizes as for
-// max_request_body. See SECURITY.md, "Resource limits". index, mime and
-// hide apply to the static files served outside the CGI directories, as
+// max_request_body. See SECURITY.md, "Resource limits". spool_budget
+// (default 1GiB, a size alike) bounds the chunked bodies spooled at once
+// by all pyhttp_cgi handlers of the process together, over every
+// connection and HTTP/2 stream: a body that does not fit in what is left
+// gets 503 with Retry-After, one larger than the whole budget 413, each
+// with a log line; requests waiting for a max_procs slot spool nothing.
+// The budget is the process's: a handler that sets it sets it for all,
+// and the value loaded last stays until another one is loaded. index,
+// mime and hide apply to the static files served outside the CGI directories, as
 // with pyhttp_simple, and so does python_version (CGI scripts are run
 // alike under all four); hide also applies to scripts, which are never run
 // when hidden (404). fs serves the static files (everything outside
@@ -234,7 +249,7 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		// Single-valued subdirectives may appear once: a second
 		// max_procs that silently replaced the first could lift a limit.
 		switch name := d.Val(); name {
-		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth", "strict", "limits":
+		case "timeout", "kill_grace", "queue_timeout", "max_procs", "max_request_body", "dir", "root", "passthru", "pass_auth", "strict", "limits", "spool_budget", "user_pool":
 			if seen[name] {
 				return d.Errf("%s already specified", name)
 			}
@@ -312,6 +327,8 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 2 {
 				c.Group = args[1]
 			}
+		case "user_pool":
+			err = parseOneArg(d, &c.UserPool)
 		case "timeout":
 			err = parseDuration(d, &c.Timeout)
 		case "kill_grace":
@@ -338,6 +355,15 @@ func (c *CGI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "limits":
 			c.Limits, err = parseLimits(d)
+		case "spool_budget":
+			var s string
+			if err = parseOneArg(d, &s); err == nil {
+				n, convErr := humanize.ParseBytes(s)
+				if convErr != nil || n > math.MaxInt64 || n == 0 {
+					return d.Errf("bad spool_budget value %s: must be a size such as 1GiB", s)
+				}
+				c.SpoolBudget = int64(n)
+			}
 		default:
 			return d.Errf("unknown subdirective '%s'", d.Val())
 		}

@@ -71,9 +71,12 @@ func init() {
 //   - The working directory is the script's directory (RFC 3875 section
 //     7.2) unless `dir` says otherwise; Python uses its own.
 //   - As root, scripts run as `nobody` with nobody's group too (Python only
-//     changes the uid); `user` picks another account.
+//     changes the uid); `user` picks another account, `user_pool` a uid of
+//     its own for each script.
 //   - stdin carries exactly CONTENT_LENGTH bytes and then EOF; a chunked
-//     body is spooled (memory, then a temp file) up to `max_request_body`.
+//     body is spooled (memory, then a temp file) up to `max_request_body`,
+//     within a process-wide `spool_budget`, after a `max_procs` slot is
+//     taken.
 //   - Scripts run in their own process group, with an optional `timeout`,
 //     a `max_procs` cap and clean termination of the whole group when the
 //     client goes away, the timeout passes or the config is unloaded.
@@ -151,6 +154,16 @@ type CGI struct {
 	// Default: off.
 	Strict bool `json:"strict,omitempty"`
 
+	// Run each script as a uid of its own, with the gid of the same
+	// number, from this range of uids that no account uses (`61000-61999`),
+	// as systemd's DynamicUser does: no script can then read another
+	// request's /proc/<pid>/environ (its HTTP_COOKIE, HTTP_AUTHORIZATION),
+	// signal or trace it. A uid is reused only once no process runs under
+	// it. Requires Caddy as root; cannot be combined with User. max_procs
+	// defaults to the size of the range and may not exceed it. Default:
+	// unset, every script runs as User (a warning at load says so).
+	UserPool string `json:"user_pool,omitempty"`
+
 	// Maximum total run time of a script; the whole process group is then
 	// terminated, and a script that has not sent its headers yet is answered
 	// with 504. Default: 0, no limit.
@@ -180,6 +193,16 @@ type CGI struct {
 	// file_size), applied before the script's first instruction; see
 	// SECURITY.md, "Resource limits". Default: none. Linux only.
 	Limits *ScriptLimits `json:"limits,omitempty"`
+	// Most bytes of chunked request bodies spooled at once (memory and
+	// temporary files together) by all pyhttp_cgi handlers of the process:
+	// the budget is one, shared by every handler and every HTTP/1.1
+	// connection or HTTP/2 stream. A body that does not fit in what is
+	// left gets 503 with Retry-After and a log line; one larger than the
+	// whole budget gets 413. Requests waiting for a max_procs slot spool
+	// nothing. A handler that sets it sets it for the whole process, and
+	// the value loaded last stays until another one is loaded. Default:
+	// 1 GiB.
+	SpoolBudget int64 `json:"spool_budget,omitempty"`
 
 	// Program mode: the program (an absolute path) and its arguments.
 	// Every request this handler gets runs it, with PATH_INFO the decoded
@@ -311,6 +334,20 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("user owner: %w", err)
 		}
 	}
+	var pool *cgihost.UIDPool
+	if c.UserPool != "" {
+		var err error
+		if pool, err = c.uidPool(); err != nil {
+			return err
+		}
+	} else if cred != nil {
+		c.warnSharedUID(int(cred.Uid))
+	} else {
+		c.warnSharedUID(os.Geteuid())
+	}
+	if c.SpoolBudget > 0 {
+		cgihost.DefaultSpoolBudget.SetLimit(c.SpoolBudget)
+	}
 
 	c.static = &Simple{Root: c.Root, FileSystem: c.FileSystem, IndexNames: c.IndexNames, MIMETypes: c.MIMETypes, Hide: c.Hide, PythonVersion: c.PythonVersion, guard: c.guardStatic}
 	if err := c.static.Provision(ctx); err != nil {
@@ -337,6 +374,7 @@ func (c *CGI) Provision(ctx caddy.Context) error {
 		MaxRequestBody: c.MaxRequestBody,
 		Limits:         c.Limits.host(),
 		Credential:     hostCred,
+		UIDPool:        pool,
 		Observer:       cgiObserver{m: metrics},
 	}
 	liveHosts.Store(c.host, struct{}{})
@@ -377,6 +415,8 @@ func (c *CGI) Validate() error {
 		return errors.New("max_procs must not be negative")
 	case c.MaxRequestBody < 0:
 		return errors.New("max_request_body must not be negative")
+	case c.SpoolBudget < 0:
+		return errors.New("spool_budget must not be negative")
 	}
 	if err := c.Limits.validate(); err != nil {
 		return err

@@ -23,7 +23,7 @@
 //     instruction (limits_linux.go);
 //   - the script sees exactly CONTENT_LENGTH bytes on stdin followed by EOF
 //     (CPython hands it the raw socket), and bodies without a length are
-//     spooled first;
+//     spooled first, within a byte budget shared by every Host;
 //   - Status and Location are honoured (RFC 3875 section 6.3), malformed
 //     header blocks become 502 instead of being passed through verbatim;
 //   - the environment is minimal (RFC 3875 section 4.1) instead of a copy of
@@ -38,14 +38,20 @@
 // The files follow the life of a request:
 //
 //  1. host.go: [Host.Serve] counts the request in active (what Drain waits
-//     for), then run prepares the body (body.go: streamed when its length
-//     is known, else spooled to memory and then an unlinked file), and only
-//     then takes a MaxProcs slot (acquire), so a slow upload holds no slot.
+//     for), then run takes a MaxProcs slot (acquire) and only then prepares
+//     the body (body.go: streamed when its length is known, else spooled to
+//     memory and then an unlinked file, every byte reserved in the
+//     process-wide [SpoolBudget] before it is stored), so requests queued
+//     for a slot spool nothing and the spool never outgrows the budget.
+//     uid.go: credentialFor then picks the account (the Script's own
+//     Credential, a uid of its own from [UIDPool], or Credential), held
+//     until the script is reaped.
 //  2. process.go: start builds the command (through the shim when Limits
 //     are set), opens the pipes, creates the script's cgroup and spawns the
 //     script directly into it as the leader of a new session, counted in
 //     procs (what Close waits for) under the same lock that checks closed,
-//     and registered with the PID 1 reaper before it can exit. Four goroutines follow:
+//     and registered with the PID 1 reaper before it can exit. Four
+//     goroutines follow:
 //     awaitExit (closes exited when the leader exits, without reaping it),
 //     supervise, copyStdin (exactly CONTENT_LENGTH bytes, then EOF) and
 //     readStderr (stderr.go).
@@ -93,7 +99,10 @@
 //   - When the request's context ends because a detached response
 //     completed, the detach wins: the script is not treated as abandoned by
 //     its client, though Timeout and Close still stop it.
-//   - Every resource taken in run (slot, body, procs count) is released by
+//   - A spooled byte is reserved in the [SpoolBudget] before it is
+//     written, and returned only when the body is closed, after the script
+//     is reaped: the budget bounds what is stored, not what was accepted.
+//   - Every resource taken in run (slot, body, pool uid, procs count) is released by
 //     one deferred function, or handed to the background function of a
 //     detached script, even if a wrapping ResponseWriter panics.
 //

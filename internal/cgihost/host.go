@@ -35,6 +35,9 @@ var (
 	// ErrBodyTooLarge reports a request body without Content-Length that
 	// exceeds MaxRequestBody.
 	ErrBodyTooLarge = errors.New("request body too large")
+	// ErrSpoolBudget reports a request body refused because the bodies
+	// already spooled fill the host's [SpoolBudget].
+	ErrSpoolBudget = errors.New("request body spool budget exhausted")
 	// ErrTimeout reports a script killed because it ran past Timeout.
 	ErrTimeout = errors.New("cgi script timed out")
 )
@@ -42,7 +45,8 @@ var (
 // Error is a failure before any byte of the response was written. The caller
 // answers with Status (typically through caddyhttp.Error).
 type Error struct {
-	// Status is the HTTP status to answer with: 400, 413, 500, 502, 503 or 504.
+	// Status is the HTTP status to answer with: 400, 408, 413, 500, 502, 503
+	// or 504.
 	Status int
 	// Err is the cause.
 	Err error
@@ -75,6 +79,13 @@ type Host struct {
 	// HTTP/1.1, HTTP/2 and HTTP/3 uploads), which are spooled to learn their
 	// length before the script starts; 0 means 64 MiB.
 	MaxRequestBody int64
+	// Spool bounds the bytes spooled at once by every Host sharing it;
+	// nil means [DefaultSpoolBudget], shared by the whole process.
+	Spool *SpoolBudget
+	// UIDPool, if set, runs each script as a uid (and gid) of its own,
+	// taken from the pool for the script's run (see [UIDPool]); Credential
+	// is then unused.
+	UIDPool *UIDPool
 	// Credential runs scripts as this uid/gid with supplementary groups
 	// cleared (CPython changes only the uid, leaving scripts in group root);
 	// nil runs them as the server.
@@ -206,17 +217,28 @@ type outcome struct {
 // script's run. Every resource it takes is released before it returns,
 // unless the outcome has a background function, which then owns them.
 func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
-	// Spool before taking a slot: a slow upload must not hold one of the
-	// MaxProcs slots while no script runs.
-	body, err := h.prepareBody(w, r)
-	if err != nil {
-		h.logRefusal(r, s, "cgi request body refused", err)
-		return outcome{err: err}
-	}
+	// The slot first, then the body: a request queued behind MaxProcs
+	// must not spool (memory, then disk) while it waits, or MaxProcs
+	// clients could fill the disk with queued uploads. A slow upload now
+	// holds its slot, bounded by Timeout as the script's run is.
 	release, err := h.acquire(r, w)
 	if err != nil {
-		body.close()
 		h.logRefusal(r, s, "no cgi process slot", err)
+		return outcome{err: err}
+	}
+	body, err := h.prepareBody(w, r)
+	if err != nil {
+		release()
+		b := h.spoolBudget()
+		h.logRefusal(r, s, "cgi request body refused", err,
+			zap.Int64("spool_in_use", b.InUse()), zap.Int64("spool_budget", b.Limit()))
+		return outcome{err: err}
+	}
+	cred, releaseUID, err := h.credentialFor(s)
+	if err != nil {
+		body.close()
+		release()
+		h.logRefusal(r, s, "no uid for cgi script", err)
 		return outcome{err: err}
 	}
 	if body.src != nil && !body.spooled {
@@ -225,8 +247,9 @@ func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
 		// while it reads. HTTP/2 is always full duplex.
 		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
-	p, err := h.start(w, r, s, body)
+	p, err := h.start(w, r, s, body, cred)
 	if err != nil {
+		releaseUID()
 		release()
 		body.close()
 		s.logger(h).Error("starting cgi script", zap.String("script", s.Path), zap.String("dir", s.Dir), zap.Error(err))
@@ -238,6 +261,7 @@ func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
 	}
 	done := func() {
 		h.procs.Done()
+		releaseUID() // after the reap: the uid's processes are gone
 		release()
 		body.close()
 	}
@@ -262,14 +286,14 @@ func (h *Host) run(w http.ResponseWriter, r *http.Request, s *Script) outcome {
 // logRefusal logs a request refused before its script started. Caddy logs
 // handler errors that an error route handles only at debug level, so
 // without this an operator would not see 413s and 503s at all.
-func (h *Host) logRefusal(r *http.Request, s *Script, msg string, err error) {
+func (h *Host) logRefusal(r *http.Request, s *Script, msg string, err error, fields ...zap.Field) {
 	if why, ok := refusalOf(err); ok && h.Observer != nil {
 		h.Observer.Refused(r, why)
 	}
 	if errors.Is(err, context.Canceled) {
 		return // the client left; nothing to act on
 	}
-	s.logger(h).Warn(msg, zap.String("script", s.Path), zap.Error(err))
+	s.logger(h).Warn(msg, append([]zap.Field{zap.String("script", s.Path), zap.Error(err)}, fields...)...)
 }
 
 // Close stops every running script (SIGTERM to its process group, SIGKILL

@@ -89,6 +89,8 @@ func refusalOf(err error) (Refusal, bool) {
 	switch {
 	case errors.Is(err, ErrQueueTimeout):
 		return RefusedQueue, true
+	case errors.Is(err, ErrSpoolBudget):
+		return RefusedSpool, true
 	case errors.Is(err, ErrBodyTooLarge):
 		return RefusedBody, true
 	}

@@ -3,7 +3,6 @@
 package cgihost
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,8 +79,8 @@ type process struct {
 }
 
 // start spawns the script and its helper goroutines.
-func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *requestBody) (*process, error) {
-	cmd, pidfd, err := h.command(s, body)
+func (h *Host) start(w http.ResponseWriter, r *http.Request, s *Script, body *requestBody, cred *syscall.Credential) (*process, error) {
+	cmd, pidfd, err := h.command(s, body, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -135,8 +134,9 @@ func internalError(step string, err error) error {
 }
 
 // command prepares the command line, environment and process attributes of
-// s, and asks for a pidfd (see requestPidFD).
-func (h *Host) command(s *Script, body *requestBody) (*exec.Cmd, *int, error) {
+// s, run as credential (from credentialFor; nil: the server's account), and
+// asks for a pidfd (see requestPidFD).
+func (h *Host) command(s *Script, body *requestBody, credential *syscall.Credential) (*exec.Cmd, *int, error) {
 	prog, argv := s.Path, []string{filepath.Base(s.Path)}
 	if len(s.Interpreter) > 0 {
 		prog = s.Interpreter[0]
@@ -161,8 +161,8 @@ func (h *Host) command(s *Script, body *requestBody) (*exec.Cmd, *int, error) {
 	// group signalled is always the script's, and nothing it starts can
 	// join a group outside its session.
 	attr := &syscall.SysProcAttr{Setsid: true}
-	if c := cmp.Or(s.Credential, h.Credential); c != nil {
-		cred := *c
+	if credential != nil {
+		cred := *credential
 		// An empty list with NoSetGroups false makes the child call
 		// setgroups(0), dropping the server's supplementary groups.
 		cred.Groups, cred.NoSetGroups = nil, false

@@ -9,6 +9,7 @@ package cgihost
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -203,6 +204,56 @@ func runTestScript(mode string) int {
 			time.Sleep(5 * time.Millisecond)
 		}
 		fmt.Fprint(out, "data: timeout\n\n")
+	case "wait-file":
+		// Holds its slot until the test creates CGIHOST_TEST_ACK.
+		ack := os.Getenv("CGIHOST_TEST_ACK")
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(ack); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		header("Content-Type: text/plain")
+		fmt.Fprint(out, "released")
+	case "snoop":
+		// Looks for another request's cookie in every process environment
+		// it can read, as a hostile script would.
+		want := []byte("HTTP_COOKIE=" + os.Getenv("CGIHOST_TEST_WANT"))
+		header("Content-Type: text/plain")
+		envs, _ := filepath.Glob("/proc/[0-9]*/environ")
+		readable, denied := 0, 0
+		for _, f := range envs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				denied++
+				continue
+			}
+			readable++
+			if slices.Contains(strings.Split(string(b), "\x00"), string(want)) {
+				fmt.Fprintf(out, "FOUND in %s\n", f)
+			}
+		}
+		fmt.Fprintf(out, "UID=%d readable=%d denied=%d\n", os.Getuid(), readable, denied)
+	case "stderr-gib":
+		// 1 GiB of stderr, then a normal answer.
+		line := []byte(strings.Repeat("e", 1023) + "\n")
+		block := bytes.Repeat(line, 256) // 256 KiB
+		for range 4096 {
+			if _, err := os.Stderr.Write(block); err != nil {
+				return 1
+			}
+		}
+		header("Content-Type: text/plain")
+		fmt.Fprint(out, "flooded")
+	case "orphan":
+		// Leaves a background child in the script's group and exits at once.
+		cmd := exec.Command("sleep", "1000")
+		if err := cmd.Start(); err != nil {
+			return 1
+		}
+		header("Content-Type: text/plain")
+		fmt.Fprint(out, "left one behind")
 	case "fds":
 		header("Content-Type: text/plain")
 		entries, _ := os.ReadDir("/proc/self/fd")

@@ -1,0 +1,5 @@
+//go:build race
+
+package cgihost
+
+const raceEnabled = true
