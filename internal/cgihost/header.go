@@ -153,10 +153,18 @@ func readLine(r *bufio.Reader, buf []byte, room int) ([]byte, error) {
 // client resolves against the request URL. Scheme-relative forms ("//host",
 // and "/\\host" or "\\host", which browsers read the same way) are refused:
 // a script could otherwise turn a local path into a redirect to another
-// site. Control characters were refused by validFieldValue already.
+// site. Control characters were refused by validFieldValue already, but a
+// tab is a legal field byte that browsers drop from URLs, so "/\t/host" is
+// checked without its tabs.
 func validLocation(v []byte) bool {
 	if len(v) == 0 {
 		return false
+	}
+	if bytes.IndexByte(v, '\t') >= 0 {
+		v = bytes.ReplaceAll(v, []byte{'\t'}, nil)
+		if len(v) == 0 {
+			return false
+		}
 	}
 	if v[0] == '\\' {
 		return false

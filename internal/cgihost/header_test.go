@@ -59,6 +59,10 @@ func TestReadHeader(t *testing.T) {
 		{name: "status past 599", in: "Status: 600 odd\n\n", wantErr: ErrMalformedHeader},
 		{name: "scheme-relative location", in: "Location: //evil.example/\n\n", wantErr: ErrMalformedHeader},
 		{name: "backslash scheme-relative location", in: "Location: /\\evil.example/\n\n", wantErr: ErrMalformedHeader},
+		// Browsers drop tabs from a URL (WHATWG URL parsing), so these are
+		// "//evil.example/" to them.
+		{name: "tab-split scheme-relative location", in: "Location: /\t/evil.example/\n\n", wantErr: ErrMalformedHeader},
+		{name: "tab-split backslash location", in: "Location: \\\t\\evil.example/\n\n", wantErr: ErrMalformedHeader},
 		{name: "backslash location", in: "Location: \\\\evil.example/\n\n", wantErr: ErrMalformedHeader},
 		{name: "location with CR", in: "Location: /a\rSet-Cookie: x\n\n", wantErr: ErrMalformedHeader},
 		{name: "empty location", in: "Location:\n\n", wantErr: ErrMalformedHeader},
