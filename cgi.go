@@ -514,14 +514,7 @@ func (c *CGI) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handl
 		if c.Passthru {
 			return next.ServeHTTP(w, r)
 		}
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-		case http.MethodPost:
-			return pyError(http.StatusNotImplemented, "Can only POST to CGI scripts", nil)
-		default:
-			return errUnsupportedMethod(r.Method)
-		}
-		return c.static.serve(w, r, root, target)
+		return c.serveStatic(w, r, root, target)
 	}
 
 	switch r.Method {
@@ -603,6 +596,20 @@ func (c *CGI) redirect(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 // localRedirectsKey is the request context key under which redirect keeps
 // the number of local redirects followed so far.
 const localRedirectsKey caddy.CtxKey = "pyhttp_cgi_local_redirects"
+
+// serveStatic is the static branch for a path that names no script:
+// do_GET and do_HEAD, Python's 501 "Can only POST to CGI scripts" for a
+// POST, and its 501 for any other method.
+func (c *CGI) serveStatic(w http.ResponseWriter, r *http.Request, root, target string) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPost:
+		return pyError(http.StatusNotImplemented, "Can only POST to CGI scripts", nil)
+	default:
+		return errUnsupportedMethod(r.Method)
+	}
+	return c.static.serve(w, r, root, target)
+}
 
 // guardStatic is the static branch's guard: no file or listing inside a
 // CGI directory (directory mode), no file with a script extension

@@ -192,14 +192,7 @@ func (c *CGI) serveMode(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		}
 		return next.ServeHTTP(w, r)
 	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-	case http.MethodPost:
-		return pyError(http.StatusNotImplemented, "Can only POST to CGI scripts", nil)
-	default:
-		return errUnsupportedMethod(r.Method)
-	}
-	return c.static.serve(w, r, root, target)
+	return c.serveStatic(w, r, root, target)
 }
 
 // underRoot is the file a collapsed path (from pypath.CollapsePath, so
