@@ -221,14 +221,17 @@ func loadAndFaults(t *testing.T) {
 		t.Fatalf("child runs as pid %d, want 1", os.Getpid())
 	}
 	n := loadRequests()
-	h := &Host{MaxProcs: loadMaxProcs, Timeout: loadTimeout, KillGrace: 200 * time.Millisecond, Spool: NewSpoolBudget(64 << 20)}
+	// QueueTimeout: 64 connections share 8 slots with hanging scripts among
+	// them; on a loaded 2-core machine under -race a queued request may
+	// wait longer than the 30 s default, and its 503 is no fault.
+	h := &Host{MaxProcs: loadMaxProcs, Timeout: loadTimeout, KillGrace: 200 * time.Millisecond, QueueTimeout: 100 * time.Second, Spool: NewSpoolBudget(64 << 20)}
 	ts := newTestServer(t, h, func(r *http.Request, env []string) *Script {
 		return &Script{Path: testExe(t), Env: append(env, scriptModeEnv+"="+r.URL.Query().Get("mode"),
 			"CGIHOST_TEST_SIZE="+strconv.Itoa(8<<20), noRaceExitSleep)}
 	})
 	tr := ts.Client().Transport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = loadConns
-	c := &http.Client{Transport: tr, Timeout: time.Minute}
+	c := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
 
 	var plan []loadKind
 	for _, k := range loadKinds {
