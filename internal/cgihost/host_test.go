@@ -1230,31 +1230,7 @@ func BenchmarkServeHello(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
-func BenchmarkStream100MiB(b *testing.B) {
-	const size = 100 << 20
-	ts := newTestServer(b, &Host{Logger: zap.NewNop()}, modeScript(b, "big", "CGIHOST_TEST_SIZE="+strconv.Itoa(size)))
-	client := ts.Client()
-	buf := make([]byte, 1<<20) // io.Discard's ReadFrom would read 8 KiB at a time
-	b.SetBytes(size)
-	for b.Loop() {
-		resp, err := client.Get(ts.URL + "/")
-		if err != nil {
-			b.Fatal(err)
-		}
-		var n int64
-		for {
-			m, err := resp.Body.Read(buf)
-			n += int64(m)
-			if err != nil {
-				break
-			}
-		}
-		resp.Body.Close()
-		if n != size {
-			b.Fatalf("got %d bytes, want %d", n, size)
-		}
-	}
-}
+func BenchmarkStream100MiB(b *testing.B) { benchStream(b, 100<<20) }
 
 // Drain lets a running script finish within the grace period, stops one
 // that outlives it, and closes an idle host at once.
