@@ -70,7 +70,16 @@ func loadCaddyfile(caddyfile string) error {
 	if err != nil {
 		return fmt.Errorf("adapting: %w", err)
 	}
-	return caddy.Load(cfg, true)
+	if err := caddy.Load(cfg, true); err != nil {
+		return err
+	}
+	// The old config's servers close their connections (grace_period
+	// 1ns): a pooled keep-alive connection to them would fail the next
+	// non-idempotent request ("use of closed network connection"), which
+	// Go's transport does not retry.
+	noRedirectClient.CloseIdleConnections()
+	http.DefaultClient.CloseIdleConnections()
+	return nil
 }
 
 // startCaddy loads caddyfile into the shared in-process Caddy.

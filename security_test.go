@@ -225,6 +225,7 @@ func TestSecurityHideGaps(t *testing.T) {
 	if err := caddy.Load(cfg, true); err != nil {
 		t.Fatal(err)
 	}
+	noRedirectClient.CloseIdleConnections() // the old config's are closed
 	for _, path := range []string{
 		"/cgi-bin/.git/hooks/post-update",
 		"/cgi-bin/old.sh.bak",
