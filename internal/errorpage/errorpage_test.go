@@ -200,23 +200,7 @@ func TestRenderMatchesPython(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test runs python3")
 	}
-	for _, tc := range []struct {
-		v     pyversion.Version
-		minor int
-	}{
-		{pyversion.Default, 11},
-		{pyversion.V3_11, 11},
-		{pyversion.V3_12, 12},
-		{pyversion.V3_13, 13},
-	} {
-		t.Run(fmt.Sprintf("python_version=%q", tc.v), func(t *testing.T) {
-			py := pythontest.Find(tc.minor, tc.minor)
-			if py == "" {
-				t.Skipf("no CPython 3.%d found", tc.minor)
-			}
-			renderMatchesPython(t, py, tc.v)
-		})
-	}
+	pythontest.EachVersion(t, renderMatchesPython)
 }
 
 // renderMatchesPython compares Render(v, ...) with the send_error of py.

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -102,23 +101,7 @@ var differentialTargets = []string{
 // Default agree with 3.11. (3.14 changed translate_path and has no
 // interpreter here: TestRules314; 3.15 removed CGI.)
 func TestMatchesCPython(t *testing.T) {
-	for _, tc := range []struct {
-		v     pyversion.Version
-		minor int
-	}{
-		{pyversion.Default, 11},
-		{pyversion.V3_11, 11},
-		{pyversion.V3_12, 12},
-		{pyversion.V3_13, 13},
-	} {
-		t.Run(fmt.Sprintf("python_version=%q", tc.v), func(t *testing.T) {
-			py := pythontest.Find(tc.minor, tc.minor)
-			if py == "" {
-				t.Skipf("no CPython 3.%d found", tc.minor)
-			}
-			matchesCPython(t, py, tc.v)
-		})
-	}
+	pythontest.EachVersion(t, matchesCPython)
 }
 
 // matchesCPython runs the differential targets through py and compares.

@@ -113,3 +113,27 @@ func Run(t testing.TB, python, script string, args ...string) (stdout, stderr []
 	}
 	return out.Bytes(), errb.Bytes()
 }
+
+// EachVersion runs fn as a subtest for every python_version that has an
+// interpreter of its own (Default is 3.11's output), with the exact
+// CPython of that version; a version whose CPython is not installed is
+// skipped with a message.
+func EachVersion(t *testing.T, fn func(t *testing.T, py string, v pyversion.Version)) {
+	for _, tc := range []struct {
+		v     pyversion.Version
+		minor int
+	}{
+		{pyversion.Default, 11},
+		{pyversion.V3_11, 11},
+		{pyversion.V3_12, 12},
+		{pyversion.V3_13, 13},
+	} {
+		t.Run(fmt.Sprintf("python_version=%q", tc.v), func(t *testing.T) {
+			py := Find(tc.minor, tc.minor)
+			if py == "" {
+				t.Skipf("no CPython 3.%d found", tc.minor)
+			}
+			fn(t, py, tc.v)
+		})
+	}
+}
