@@ -47,7 +47,7 @@
 # starts their own services on port 80; this script never uses them.
 #
 # Environment: ROUNDS (3), SECONDS_RUN (5), CONNS (8), PEER_HELLO (1),
-# REPS (5), UPLOAD_MIB (10), STALL_SECONDS (15), RSS_ROUNDS (3), RSS_REQS
+# REPS (10), UPLOAD_MIB (10), STALL_SECONDS (15), RSS_ROUNDS (3), RSS_REQS
 # (20), BENCH_PORT (18500; uses BENCH_PORT..BENCH_PORT+13), BENCH_OUT.
 # Defaults take about 6 minutes.
 # shellcheck source-path=SCRIPTDIR
@@ -57,7 +57,7 @@ ROUNDS=${ROUNDS:-3}
 SECONDS_RUN=${SECONDS_RUN:-5}
 CONNS=${CONNS:-8}
 PEER_HELLO=${PEER_HELLO:-1}
-REPS=${REPS:-5}
+REPS=${REPS:-10}
 UPLOAD_MIB=${UPLOAD_MIB:-10}
 STALL_SECONDS=${STALL_SECONDS:-15}
 RSS_ROUNDS=${RSS_ROUNDS:-3}
@@ -381,7 +381,7 @@ io_fail() { # NAME KIND MESSAGE
 	log "FAILED: $1 $2: $3"
 	case $1 in pyhttp_cgi | pyhttp-server) OURS_FAILED=1 ;; esac
 }
-# io_once NAME KIND [ECHO_OUTPUT]: one request; appends its seconds to
+# io_once NAME KIND [ECHO_OUTPUT]: one request; appends "REP seconds" to
 # $RES/io.NAME.KIND.txt if the answer was right. The upload's answer always
 # goes to a file (it is checked); the echo's to ECHO_OUTPUT or /dev/null.
 io_once() {
@@ -413,10 +413,11 @@ io_once() {
 		io_fail "$name" "$kind" "$size bytes echoed of $BYTES"
 		return 1
 	fi
-	echo "$secs" >>"$RES/io.$name.$kind.txt"
+	echo "$REP $secs" >>"$RES/io.$name.$kind.txt"
 }
 
 # First one of each, not timed: the echo compared byte for byte.
+REP=0
 for name in "${IO_SERVERS[@]}"; do
 	log "upload and echo check: $name"
 	io_once "$name" upload || true
@@ -428,11 +429,11 @@ for name in "${IO_SERVERS[@]}"; do
 	rm -f "$RES/echo.$name.body" "$RES/io.$name.upload.txt" "$RES/io.$name.echo.txt"
 done
 n=${#IO_SERVERS[@]}
-for rep in $(seq "$REPS"); do
-	log "upload and echo: rep $rep/$REPS"
+for REP in $(seq "$REPS"); do
+	log "upload and echo: rep $REP/$REPS"
 	for kind in upload echo; do
 		for i in $(seq 0 $((n - 1))); do
-			name=${IO_SERVERS[$(((i + rep) % n))]}
+			name=${IO_SERVERS[$(((i + REP) % n))]}
 			[ -z "${FAILED[$name.$kind]:-}" ] || continue
 			io_once "$name" "$kind" || true
 		done
@@ -474,11 +475,12 @@ done
 
 # --- report ---------------------------------------------------------------------
 
-# wrkfield FILE: requests/s, p50, p99, and the error counts wrk printed.
+# wrkfield FILE: requests/s, p50, p99, and the error counts wrk printed (one
+# word, so that the spawn limit pasted after it is field 5).
 wrkfield() {
 	awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
-		/Socket errors/ {gsub(/,/, ""); e=e "conn " $4 " read " $6 " write " $8 " timeout " $10}
-		/Non-2xx/ {e=e (e ? "; " : "") "non-2xx " $NF}
+		/Socket errors/ {gsub(/,/, ""); e=e "connect=" $4 ",read=" $6 ",write=" $8 ",timeout=" $10}
+		/Non-2xx/ {e=e (e ? "," : "") "non-2xx=" $NF}
 		END {print (r ? r : 0), (p50 ? p50 : "-"), (p99 ? p99 : "-"), (e ? e : "-")}' "$1"
 }
 list() { awk '{printf "%s%.0f", (NR>1 ? ", " : ""), $1}'; }
@@ -558,40 +560,46 @@ fi
 
 # io_table KIND TITLE
 io_table() {
-	local kind=$1 s ours_t t
+	local kind=$1 s ours_t t f same
 	echo
 	echo "### $2"
 	echo
-	echo "| server | median ms | all reps ms | MiB/s (median) | median time / pyhttp_cgi's | answers |"
-	echo "|---|---:|---|---:|---:|---|"
+	echo "| server | median ms | all reps ms | MiB/s (median) | median time / pyhttp_cgi's | same-rep time / pyhttp_cgi's (median) | answers |"
+	echo "|---|---:|---|---:|---:|---:|---|"
 	ours_t=0
-	[ -s "$RES/io.pyhttp_cgi.$kind.txt" ] && ours_t=$(median <"$RES/io.pyhttp_cgi.$kind.txt")
+	f=$RES/io.pyhttp_cgi.$kind.txt
+	[ -s "$f" ] && ours_t=$(awk '{print $2}' "$f" | median)
 	for s in "${IO_SERVERS[@]}"; do
-		if [ -s "$RES/io.$s.$kind.txt" ]; then
-			t=$(median <"$RES/io.$s.$kind.txt")
-			printf '| %s | %.1f | %s | %.0f | %sx | %s |\n' "${LABEL[$s]}" "$(awk -v t="$t" 'BEGIN {print t * 1000}')" \
-				"$(awk '{printf "%s%.1f", (NR>1 ? ", " : ""), $1 * 1000}' "$RES/io.$s.$kind.txt")" \
-				"$(awk -v t="$t" -v m="$UPLOAD_MIB" 'BEGIN {print m / t}')" "$(ratio "$t" "$ours_t")" \
-				"${FAILED[$s.$kind]:-all $(wc -l <"$RES/io.$s.$kind.txt") correct}"
+		f=$RES/io.$s.$kind.txt
+		if [ -s "$f" ]; then
+			t=$(awk '{print $2}' "$f" | median)
+			# Same-rep ratios: the rep's time over pyhttp_cgi's in that rep.
+			same=$(awk 'NR == FNR {o[$1] = $2; next} ($1 in o) && o[$1] > 0 {print $2 / o[$1]}' \
+				"$RES/io.pyhttp_cgi.$kind.txt" "$f" 2>/dev/null | median)
+			printf '| %s | %.1f | %s | %.0f | %sx | %.2fx | %s |\n' "${LABEL[$s]}" "$(awk -v t="$t" 'BEGIN {print t * 1000}')" \
+				"$(awk '{printf "%s%.1f", (NR>1 ? ", " : ""), $2 * 1000}' "$f")" \
+				"$(awk -v t="$t" -v m="$UPLOAD_MIB" 'BEGIN {print m / t}')" "$(ratio "$t" "$ours_t")" "$same" \
+				"${FAILED[$s.$kind]:-all $(wc -l <"$f") correct}"
+			echo "$s $same" >>"$RES/io.same.$kind"
 		else
-			printf '| %s | | | | | **failed: %s** |\n' "${LABEL[$s]}" "${FAILED[$s.$kind]:-no result}"
+			printf '| %s | | | | | | **failed: %s** |\n' "${LABEL[$s]}" "${FAILED[$s.$kind]:-no result}"
 		fi
 	done
 	echo
-	local slowest=
-	for s in "${PEERS[@]}"; do
-		[ -s "$RES/io.$s.$kind.txt" ] || continue
-		t=$(median <"$RES/io.$s.$kind.txt")
-		if ! awk -v a="$ours_t" -v b="$t" 'BEGIN {exit !(a < b)}'; then
-			slowest="$slowest ${LABEL[$s]} ($(ratio "$t" "$ours_t")x)"
-		fi
-	done
+	# The verdict: every peer that answered took longer than pyhttp_cgi in
+	# the median of the same-rep ratios.
+	local behind='' p r
+	while read -r p r; do
+		case $p in pyhttp_cgi | pyhttp-server) continue ;; esac
+		awk -v r="$r" 'BEGIN {exit !(r > 1)}' ||
+			behind="$behind ${LABEL[$p]} ($(awk -v r="$r" 'BEGIN {printf "%.2f", r}')x)"
+	done <"$RES/io.same.$kind"
 	if [ -n "${FAILED[pyhttp_cgi.$kind]:-}" ]; then
 		echo "**pyhttp_cgi $kind failed: ${FAILED[pyhttp_cgi.$kind]}**"
-	elif [ -z "$slowest" ]; then
-		echo "pyhttp_cgi faster than every peer that answered ($kind): **yes**"
+	elif [ -z "$behind" ]; then
+		echo "pyhttp_cgi faster than every peer that answered ($kind, median of the same-rep ratios): **yes**"
 	else
-		echo "pyhttp_cgi faster than every peer that answered ($kind): **no**, not faster than:$slowest"
+		echo "pyhttp_cgi faster than every peer that answered ($kind, median of the same-rep ratios): **no**, not faster than:$behind"
 	fi
 }
 io_table upload "$UPLOAD_MIB MiB upload (POST to bench/sink.c: reads stdin to EOF or CONTENT_LENGTH, answers length and checksum; every answer checked): curl --data-binary -H 'Expect:' -o /dev/null, $REPS reps, server order rotated each rep"
