@@ -522,7 +522,7 @@ for prog in hello hello.sh hello.py; do
 		same=$(median <"$RES/ratio.$s.$prog")
 		met=no
 		awk -v a="$same" -v t="${TARGET[$prog]}" 'BEGIN {exit !(a >= t)}' && met=yes
-		printf '| %s | %s | %.0f | %s | %s | %s | %sx | %s | %.2fx | %sx | %s |\n' "${SCRIPT_LABEL[$prog]}" "${LABEL[$s]}" \
+		printf '| %s | %s | %.0f | %s | %s | %s | %sx | %s | %.3fx | %sx | %s |\n' "${SCRIPT_LABEL[$prog]}" "${LABEL[$s]}" \
 			"$rps" "$(list <"$RES/wrk.$s.$prog.rounds")" "$p50" "$p99" "$(ratio "$rps" "$spawn")" \
 			"$(list2 <"$RES/ratio.$s.$prog")" "$same" "${TARGET[$prog]}" "$met"
 	done
