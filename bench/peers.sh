@@ -49,7 +49,7 @@
 # Environment: ROUNDS (3), SECONDS_RUN (5), CONNS (8), PEER_HELLO (1),
 # REPS (10), UPLOAD_MIB (10), STALL_SECONDS (15), RSS_ROUNDS (3), RSS_REQS
 # (20), BENCH_PORT (18500; uses BENCH_PORT..BENCH_PORT+13), BENCH_OUT.
-# Defaults take about 6 minutes.
+# Defaults take about 5-6 minutes (two peers stall on the echo: 2 x STALL_SECONDS).
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
