@@ -113,11 +113,11 @@ func (p *process) awaitPidFD() bool {
 }
 
 // reap collects the exit status of the leader observed by awaitExit.
-// It then waits for the script's cgroup to empty and removes it.
+// It then waits for the script's cgroup to empty and returns it to the pool.
 func (p *process) reap() (*os.ProcessState, error) {
 	state, err := p.cmd.Process.Wait()
 	hardening.reaper.reaped(p.pid)
-	p.cg.remove(p.log)
+	p.cg.release(p.log)
 	return state, err
 }
 

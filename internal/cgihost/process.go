@@ -243,7 +243,7 @@ func (h *Host) spawn(cmd *exec.Cmd, fds *stdio, cg *scriptCgroup) error {
 	if h.closed {
 		h.mu.Unlock()
 		fds.closeAll()
-		cg.remove(h.logger())
+		cg.release(h.logger())
 		return &Error{Status: http.StatusServiceUnavailable, Err: ErrClosed}
 	}
 	h.procs.Add(1)
@@ -256,11 +256,10 @@ func (h *Host) spawn(cmd *exec.Cmd, fds *stdio, cg *scriptCgroup) error {
 	} else {
 		registered(cmd.Process.Pid)
 	}
-	cg.started()
 	if err != nil {
 		h.procs.Done()
 		fds.closeAll()
-		cg.remove(h.logger())
+		cg.release(h.logger())
 		// exec failed: no such interpreter, not an executable format, no
 		// permission for the script's user. The script is at fault, as
 		// with a broken header block: 502, not the server's 500.
@@ -356,9 +355,13 @@ func (p *process) supervise(ctx context.Context) {
 	}
 	// No grandchild outlives the request (a "sleep 1000 &" would otherwise
 	// hold the pipes and linger forever); the cgroup, if any, also ends
-	// what left the session.
-	p.signal(syscall.SIGKILL)
-	p.cg.kill()
+	// what left the session. An empty cgroup proves there is nothing left
+	// to signal (everything the script started is in it), which is the
+	// common case and saves the system calls.
+	if !p.cg.empty() {
+		p.signal(syscall.SIGKILL)
+		p.cg.kill()
+	}
 	close(p.killed)
 	if why == reasonNone {
 		// Whatever is still buffered in the pipe gets read; only a process
