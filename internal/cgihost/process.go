@@ -38,7 +38,7 @@ const (
 type process struct {
 	h      *Host
 	script *Script
-	cmd    *exec.Cmd
+	cmd    *scriptCmd
 	pid    int
 	start  time.Time
 	log    *zap.Logger
@@ -136,7 +136,7 @@ func internalError(step string, err error) error {
 // command prepares the command line, environment and process attributes of
 // s, run as credential (from credentialFor; nil: the server's account), and
 // asks for a pidfd (see requestPidFD).
-func (h *Host) command(s *Script, body *requestBody, credential *syscall.Credential) (*exec.Cmd, *int, error) {
+func (h *Host) command(s *Script, body *requestBody, credential *syscall.Credential) (*scriptCmd, *int, error) {
 	prog, argv := s.Path, []string{filepath.Base(s.Path)}
 	if len(s.Interpreter) > 0 {
 		prog = s.Interpreter[0]
@@ -181,11 +181,45 @@ func (h *Host) command(s *Script, body *requestBody, credential *syscall.Credent
 		}
 		argv = append([]string{shimArg0, prog}, argv...)
 		prog = hardening.exe
-		env = append(env, shimEnv+"="+l.encode())
+		env = setEnv(env, shimEnv, l.encode())
 	}
 	pidfd := requestPidFD(attr)
-	cmd := &exec.Cmd{Path: prog, Args: argv, Env: env, Dir: s.Dir, SysProcAttr: attr}
+	cmd := &scriptCmd{Path: prog, Args: argv, Env: env, Dir: s.Dir, SysProcAttr: attr}
 	return cmd, pidfd, nil
+}
+
+// scriptCmd is a script's command line and process attributes. It is
+// started with os.StartProcess directly: os/exec's Cmd would copy and
+// de-duplicate the environment (BuildEnv's names are unique already) and
+// keep bookkeeping a script does not need.
+type scriptCmd struct {
+	Path        string
+	Args        []string
+	Env         []string
+	Dir         string
+	SysProcAttr *syscall.SysProcAttr
+	// Stdin, Stdout and Stderr become the script's descriptors 0-2.
+	Stdin, Stdout, Stderr *os.File
+	// Process is the started script.
+	Process *os.Process
+}
+
+// Start starts the script.
+func (c *scriptCmd) Start() error {
+	if c.Stdin == nil || c.Stdout == nil || c.Stderr == nil {
+		return errors.New("starting cgi script: missing stdio")
+	}
+	p, err := os.StartProcess(c.Path, c.Args, &os.ProcAttr{
+		Dir:   c.Dir,
+		Env:   c.Env,
+		Files: []*os.File{c.Stdin, c.Stdout, c.Stderr},
+		Sys:   c.SysProcAttr,
+	})
+	if err != nil {
+		return err
+	}
+	c.Process = p
+	return nil
 }
 
 // stdio holds the descriptors of a script being started: the child's ends
@@ -238,7 +272,7 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 
 // spawn starts cmd unless the host is closed, counting it in procs first so
 // that Close waits for it, then closes the child's ends of the pipes.
-func (h *Host) spawn(cmd *exec.Cmd, fds *stdio, cg *scriptCgroup) error {
+func (h *Host) spawn(cmd *scriptCmd, fds *stdio, cg *scriptCgroup) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -275,7 +309,7 @@ func (h *Host) spawn(cmd *exec.Cmd, fds *stdio, cg *scriptCgroup) error {
 	return nil
 }
 
-func newProcess(h *Host, s *Script, cmd *exec.Cmd, fds *stdio, logger *zap.Logger, w http.ResponseWriter) *process {
+func newProcess(h *Host, s *Script, cmd *scriptCmd, fds *stdio, logger *zap.Logger, w http.ResponseWriter) *process {
 	p := &process{
 		h:          h,
 		script:     s,
