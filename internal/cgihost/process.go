@@ -241,8 +241,8 @@ func (s *stdio) closeAll() {
 // the script.
 func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 	fds := &stdio{}
-	pipe := func(what string) (*os.File, *os.File, error) {
-		rd, wr, err := os.Pipe()
+	pipe := func(what string, ourRead bool) (*os.File, *os.File, error) {
+		rd, wr, err := scriptPipe(ourRead)
 		if err != nil {
 			fds.closeAll()
 			return nil, nil, internalError("creating "+what+" pipe", err)
@@ -251,10 +251,10 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 		return rd, wr, nil
 	}
 	var err error
-	if fds.stdoutR, fds.stdoutW, err = pipe("stdout"); err != nil {
+	if fds.stdoutR, fds.stdoutW, err = pipe("stdout", true); err != nil {
 		return nil, err
 	}
-	if fds.stderrR, fds.stderrW, err = pipe("stderr"); err != nil {
+	if fds.stderrR, fds.stderrW, err = pipe("stderr", true); err != nil {
 		return nil, err
 	}
 	fds.stdinR = body.file
@@ -262,8 +262,13 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 		fds.stdinR = h.emptyStdin() // no body: EOF at once
 	}
 	if fds.stdinR == nil {
-		if fds.stdinR, fds.stdinW, err = pipe("stdin"); err != nil {
+		if fds.stdinR, fds.stdinW, err = pipe("stdin", false); err != nil {
 			return nil, err
+		}
+		if body.n > 64<<10 {
+			// Only for bodies larger than the default pipe: the larger
+			// size counts against the per-user pipe budget at once.
+			growPipe(fds.stdinW)
 		}
 	}
 	growPipe(fds.stdoutR)
@@ -346,6 +351,12 @@ func setEnv(env []string, name, value string) []string {
 	return append(out, prefix+value)
 }
 
+// stdinBufPool holds the request body copy buffers.
+var stdinBufPool = sync.Pool{New: func() any {
+	b := make([]byte, copyBufSize)
+	return &b
+}}
+
 // copyStdin streams exactly body.n bytes to the script, then closes its
 // stdin so it sees EOF (CPython hands over the raw socket instead, and a
 // script reading to EOF hangs).
@@ -358,7 +369,12 @@ func (p *process) copyStdin(body *requestBody) {
 	if body.n == 0 {
 		return
 	}
-	n, err := io.CopyN(p.stdin, body.src, body.n)
+	// A large buffer, and not os.File's ReadFrom: the body is no file or
+	// socket it could splice from, and its fallback copies 32 KiB at a
+	// time, each write finding the pipe full sooner.
+	buf := stdinBufPool.Get().(*[]byte)
+	n, err := io.CopyBuffer(struct{ io.Writer }{p.stdin}, io.LimitReader(body.src, body.n), *buf)
+	stdinBufPool.Put(buf)
 	p.bytesIn.Store(n)
 	// EPIPE just means the script did not want the body; a deadline means
 	// the script is gone and finish cut the copy short.
