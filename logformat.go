@@ -39,8 +39,11 @@ func init() {
 //     os.waitstatus_to_exitcode gives it).
 //
 // Other entries are written as `[time] LEVEL logger: message` followed by
-// their fields as key=value pairs. `caddy pyhttp-server` uses it; in a
-// Caddyfile it is `log { format pyhttp }`.
+// their fields as key=value pairs. Request and response headers (the
+// request's "headers" and an entry's "resp_headers") are left out of every
+// line: no Python line shows them, and building them cost about as much as
+// the rest of the log line (use `format json` to log them). `caddy
+// pyhttp-server` uses it; in a Caddyfile it is `log { format pyhttp }`.
 type LogEncoder struct {
 	// The fields added with zap's With (Caddy adds the request that way).
 	*zapcore.MapObjectEncoder `json:"-"`
@@ -90,23 +93,52 @@ func (e LogEncoder) clone() *zapcore.MapObjectEncoder {
 	return m
 }
 
+// AddObject implements zapcore.ObjectEncoder: as MapObjectEncoder's, less
+// the headers (see LogEncoder). Caddy adds the request to its loggers with
+// With for every request, so this runs twice per request even when
+// nothing is logged but the access line.
+func (e LogEncoder) AddObject(key string, m zapcore.ObjectMarshaler) error {
+	return withoutHeaders{e.MapObjectEncoder}.AddObject(key, m)
+}
+
+// withoutHeaders is a MapObjectEncoder that drops header objects at any
+// depth.
+type withoutHeaders struct{ *zapcore.MapObjectEncoder }
+
+func (w withoutHeaders) AddObject(key string, m zapcore.ObjectMarshaler) error {
+	if key == "headers" || key == "resp_headers" {
+		return nil
+	}
+	sub := zapcore.NewMapObjectEncoder()
+	err := m.MarshalLogObject(withoutHeaders{sub})
+	w.Fields[key] = sub.Fields
+	return err
+}
+
 // EncodeEntry implements zapcore.Encoder.
 func (e LogEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buffer.Buffer, error) {
+	if strings.HasPrefix(ent.LoggerName, "http.log.access") {
+		// The common case, without copying the fields: the request from
+		// With and the status among the entry's fields.
+		req, ok := e.Fields["request"].(map[string]any)
+		if ok {
+			for _, f := range fields {
+				if f.Key == "status" && f.Type == zapcore.Int64Type {
+					buf := bufferPool.Get()
+					writeAccess(buf, ent, req, f.Integer)
+					return buf, nil
+				}
+			}
+		}
+	}
 	m := e.clone()
 	for _, f := range fields {
-		f.AddTo(m)
+		f.AddTo(withoutHeaders{m})
 	}
 	buf := bufferPool.Get()
 	req, isAccess := m.Fields["request"].(map[string]any)
-	if isAccess && strings.HasPrefix(ent.LoggerName, "http.log.access") {
-		client := str(req["client_ip"])
-		if client == "" {
-			client = str(req["remote_ip"])
-		}
-		fmt.Fprintf(buf, "%s - - [%s] \"%s %s %s\" %v -\n",
-			client, ent.Time.Local().Format(pyLogTime),
-			pystr.LogEscape(str(req["method"])), pystr.LogEscape(str(req["uri"])), pystr.LogEscape(str(req["proto"])),
-			m.Fields["status"])
+	if status, ok := m.Fields["status"].(int64); ok && isAccess && strings.HasPrefix(ent.LoggerName, "http.log.access") {
+		writeAccess(buf, ent, req, status)
 		return buf, nil
 	}
 	switch {
@@ -137,6 +169,26 @@ func (e LogEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buf
 	}
 	buf.AppendByte('\n')
 	return buf, nil
+}
+
+// writeAccess writes Python's log_request line.
+func writeAccess(buf *buffer.Buffer, ent zapcore.Entry, req map[string]any, status int64) {
+	client := str(req["client_ip"])
+	if client == "" {
+		client = str(req["remote_ip"])
+	}
+	buf.AppendString(client)
+	buf.AppendString(" - - [")
+	buf.AppendTime(ent.Time.Local(), pyLogTime)
+	buf.AppendString(`] "`)
+	buf.AppendString(pystr.LogEscape(str(req["method"])))
+	buf.AppendByte(' ')
+	buf.AppendString(pystr.LogEscape(str(req["uri"])))
+	buf.AppendByte(' ')
+	buf.AppendString(pystr.LogEscape(str(req["proto"])))
+	buf.AppendString(`" `)
+	buf.AppendInt(status)
+	buf.AppendString(" -\n")
 }
 
 // clientOf returns the client address of an entry: the request's client

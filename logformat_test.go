@@ -1,7 +1,10 @@
 package pyhttp
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // An access log entry must come out as Python's log_request line, with the
@@ -110,5 +114,69 @@ func TestLogEncoderPythonLines(t *testing.T) {
 	want := "- - - [24/Nov/2026 21:57:05] CGI script exit code 2\n[24/Nov/2026 21:57:05] ERROR http.handlers.pyhttp_cgi: cgi script failed before its header block exit_code=2 status=502\n"
 	if got := buf.String(); got != want {
 		t.Errorf("failure before header: got %q, want %q", got, want)
+	}
+}
+
+// Headers never reach a pyhttp line, nested in the request or as the
+// entry's resp_headers, while the other request fields still do.
+func TestLogEncoderDropsHeaders(t *testing.T) {
+	t.Parallel()
+	var enc LogEncoder
+	if err := enc.Provision(nilContext()); err != nil {
+		t.Fatal(err)
+	}
+	headers := zapcore.ObjectMarshalerFunc(func(oe zapcore.ObjectEncoder) error {
+		oe.AddString("Cookie", "secret-cookie")
+		return nil
+	})
+	request := zapcore.ObjectMarshalerFunc(func(oe zapcore.ObjectEncoder) error {
+		oe.AddString("method", "GET")
+		oe.AddString("uri", "/x")
+		return oe.AddObject("headers", headers)
+	})
+	withReq := enc.Clone()
+	zap.Object("request", request).AddTo(withReq)
+	buf, err := withReq.EncodeEntry(zapcore.Entry{LoggerName: "http.handlers.pyhttp_cgi", Message: "m"},
+		[]zapcore.Field{zap.Object("resp_headers", headers), zap.String("k", "v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	if strings.Contains(got, "secret-cookie") || strings.Contains(got, "headers") {
+		t.Errorf("got %q, want no headers", got)
+	}
+	if !strings.Contains(got, "method:GET") || !strings.Contains(got, "uri:/x") || !strings.Contains(got, "k=v") {
+		t.Errorf("got %q, want the request's method and uri and k=v", got)
+	}
+}
+
+// BenchmarkLogEncoderAccess is what the pyhttp format costs per request:
+// Caddy's two With(request) calls (error and access loggers) and the access
+// entry with its response headers.
+func BenchmarkLogEncoderAccess(b *testing.B) {
+	var enc LogEncoder
+	if err := enc.Provision(nilContext()); err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/cgi-bin/hello?x=1", nil)
+	r.Header.Set("User-Agent", "curl/7.88.1")
+	r.Header.Set("Accept", "*/*")
+	r.Header.Set("Accept-Encoding", "gzip")
+	r.RemoteAddr = "127.0.0.1:5555"
+	req := zap.Object("request", caddyhttp.LoggableHTTPRequest{Request: r})
+	resp := http.Header{"Content-Type": {"text/plain"}, "Server": {"Caddy"}, "Date": {"Wed, 02 Dec 2026 02:25:18 GMT"}}
+	ent := zapcore.Entry{LoggerName: "http.log.access.log0", Time: time.Now(), Message: "handled request"}
+	b.ReportAllocs()
+	for b.Loop() {
+		errLog := enc.Clone()
+		req.AddTo(errLog)
+		accLog := enc.Clone()
+		req.AddTo(accLog)
+		buf, err := accLog.EncodeEntry(ent, []zapcore.Field{zap.Int("status", 200), zap.Int("size", 5),
+			zap.Object("resp_headers", caddyhttp.LoggableHTTPHeader{Header: resp})})
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf.Free()
 	}
 }

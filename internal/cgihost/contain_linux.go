@@ -24,10 +24,11 @@ import (
 //   - every script leads its own session (Setsid), so it cannot move into
 //     another process group, and is signalled by pid as well as by group;
 //   - when a writable cgroup2 hierarchy is found, every script starts
-//     directly in a cgroup of its own (clone3 CLONE_INTO_CGROUP), and its end
-//     writes cgroup.kill and waits for cgroup.events to say "populated 0":
-//     nothing a script started survives it, whatever it did with sessions
-//     and groups;
+//     directly in a cgroup of its own (clone3 CLONE_INTO_CGROUP), and at its
+//     end, unless cgroup.events already says "populated 0", cgroup.kill is
+//     written and the cgroup waited for until it is empty: nothing a script
+//     started survives it, whatever it did with sessions and groups. Empty
+//     cgroups are reused (cgroupPool);
 //   - as PID 1 (a container), orphans are reparented to the server, and a
 //     reaper collects those no one else waits for;
 //   - the server is made undumpable and its ambient and inheritable
@@ -42,6 +43,7 @@ var hardening struct {
 	capsErr  error // capabilities could not be cleared in the server: use the shim
 	cgroup   string
 	cgNext   atomic.Uint64
+	pool     cgroupPool
 	exe      string // the server's binary, for the shim
 	exeErr   error
 	reaper   *reaper
@@ -148,7 +150,7 @@ func removeStaleBases(parent string) {
 		}
 		kids, _ := filepath.Glob(filepath.Join(d, "s*"))
 		for _, k := range kids {
-			c := &scriptCgroup{dir: k, fd: -1}
+			c := &scriptCgroup{dir: k, fd: -1, events: -1}
 			c.kill()
 			_ = waitUnpopulated(k, time.Second)
 			_ = unix.Rmdir(k)
@@ -180,39 +182,86 @@ func cgroup2Mount() (string, error) {
 	return "", errors.New("no cgroup2 hierarchy mounted")
 }
 
-// scriptCgroup is the cgroup of one script.
+// scriptCgroup is the cgroup of one script. Cgroups are pooled: creating
+// and removing one per script (mkdir and rmdir in cgroupfs, a css_set and
+// a kernfs node per control file) cost more than the rest of starting a
+// hello script and serialised concurrent starts on cgroup_mutex. A cgroup
+// is handed out to one script at a time and goes back to the pool only
+// once it is empty again, so reuse is invisible to scripts.
 type scriptCgroup struct {
-	dir string
-	fd  int // open until the script started in it
+	dir    string
+	fd     int // the directory, for clone3 CLONE_INTO_CGROUP; -1 in removeStaleBases
+	events int // cgroup.events, read to see whether anything still runs; -1 if not open
+	// killed records a write to cgroup.kill. Such a cgroup is never reused:
+	// Linux (6.18 here) then kills every later child cloned into it with
+	// CLONE_INTO_CGROUP at once (its kill sequence no longer matches).
+	killed bool
 }
 
-// newScriptCgroup creates a cgroup for one script, or returns nil when
-// there is no hierarchy for scripts (or creating one failed: the script
-// then runs without, which is logged).
+// cgroupPool holds the empty cgroups of scripts that ended.
+type cgroupPool struct {
+	mu   sync.Mutex
+	free []*scriptCgroup
+}
+
+// maxFreeCgroups bounds the pool (two descriptors each); beyond it an
+// emptied cgroup is removed. Peaks of concurrent scripts above it pay
+// mkdir and rmdir again.
+const maxFreeCgroups = 128
+
+// newScriptCgroup hands out a cgroup for one script, from the pool or new,
+// or returns nil when there is no hierarchy for scripts (or creating one
+// failed: the script then runs without, which is logged).
 func newScriptCgroup(log *zap.Logger) *scriptCgroup {
 	if hardening.cgroup == "" {
 		return nil
 	}
+	pool := &hardening.pool
+	pool.mu.Lock()
+	if n := len(pool.free); n > 0 {
+		c := pool.free[n-1]
+		pool.free = pool.free[:n-1]
+		pool.mu.Unlock()
+		return c
+	}
+	pool.mu.Unlock()
 	dir := filepath.Join(hardening.cgroup, "s"+strconv.FormatUint(hardening.cgNext.Add(1), 10))
 	if err := unix.Mkdir(dir, 0o755); err != nil {
 		log.Warn("creating a cgroup for a cgi script", zap.String("cgroup", dir), zap.Error(err))
 		return nil
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	c := &scriptCgroup{dir: dir, fd: -1, events: -1}
+	var err error
+	if c.fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		c.events, err = unix.Open(filepath.Join(dir, "cgroup.events"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
-		_ = unix.Rmdir(dir)
+		c.destroy(log)
 		log.Warn("opening a cgroup for a cgi script", zap.String("cgroup", dir), zap.Error(err))
 		return nil
 	}
-	return &scriptCgroup{dir: dir, fd: fd}
+	return c
 }
 
-// started closes the descriptor the clone needed.
-func (c *scriptCgroup) started() {
-	if c != nil && c.fd >= 0 {
-		_ = unix.Close(c.fd)
-		c.fd = -1
+// populated reports whether any process is still in the cgroup: the
+// "populated" key of cgroup.events, which the kernel clears when the last
+// process exits (a zombie no longer counts). An unreadable file counts as
+// populated.
+func (c *scriptCgroup) populated() bool {
+	if c.events < 0 {
+		return true
 	}
+	var buf [64]byte
+	n, err := unix.Pread(c.events, buf[:], 0)
+	if err != nil {
+		return true
+	}
+	return !bytes.Contains(buf[:n], []byte("populated 0"))
+}
+
+// empty reports whether c is known to hold no process; false for no cgroup.
+func (c *scriptCgroup) empty() bool {
+	return c != nil && !c.populated()
 }
 
 // kill SIGKILLs every process in the cgroup (Linux 5.14 cgroup.kill); the
@@ -221,21 +270,54 @@ func (c *scriptCgroup) kill() {
 	if c == nil {
 		return
 	}
+	c.killed = true
 	_ = os.WriteFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"), 0)
 }
 
-// remove waits until the cgroup is empty (at most cgroupWait: a process
-// stuck in the kernel cannot be waited for forever) and removes it.
-func (c *scriptCgroup) remove(log *zap.Logger) {
+// release waits until the cgroup is empty (at most cgroupWait: a process
+// stuck in the kernel cannot be waited for forever) and returns it to the
+// pool, unless it was killed (then it is removed). One that does not empty
+// is never handed out again.
+func (c *scriptCgroup) release(log *zap.Logger) {
 	if c == nil {
 		return
 	}
-	c.started()
-	if err := waitUnpopulated(c.dir, cgroupWait); err != nil {
-		log.Error("cgi script processes outlived their cgroup kill", zap.String("cgroup", c.dir), zap.Error(err))
+	if c.populated() {
+		if err := waitUnpopulated(c.dir, cgroupWait); err != nil {
+			log.Error("cgi script processes outlived their cgroup kill", zap.String("cgroup", c.dir), zap.Error(err))
+			c.closeFDs()
+			return
+		}
 	}
+	if c.killed {
+		c.destroy(log)
+		return
+	}
+	pool := &hardening.pool
+	pool.mu.Lock()
+	if len(pool.free) < maxFreeCgroups {
+		pool.free = append(pool.free, c)
+		pool.mu.Unlock()
+		return
+	}
+	pool.mu.Unlock()
+	c.destroy(log)
+}
+
+// destroy closes c's descriptors and removes the (empty) cgroup.
+func (c *scriptCgroup) destroy(log *zap.Logger) {
+	c.closeFDs()
 	if err := unix.Rmdir(c.dir); err != nil {
 		log.Error("removing a cgi script's cgroup", zap.String("cgroup", c.dir), zap.Error(err))
+	}
+}
+
+func (c *scriptCgroup) closeFDs() {
+	for _, fd := range []*int{&c.fd, &c.events} {
+		if *fd >= 0 {
+			_ = unix.Close(*fd)
+			*fd = -1
+		}
 	}
 }
 

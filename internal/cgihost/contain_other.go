@@ -29,9 +29,9 @@ func harden(*zap.Logger) {}
 type scriptCgroup struct{}
 
 func newScriptCgroup(*zap.Logger) *scriptCgroup     { return nil }
-func (*scriptCgroup) started()                      {}
+func (*scriptCgroup) empty() bool                   { return false }
 func (*scriptCgroup) kill()                         {}
-func (*scriptCgroup) remove(*zap.Logger)            {}
+func (*scriptCgroup) release(*zap.Logger)           {}
 func setCgroup(*syscall.SysProcAttr, *scriptCgroup) {}
 
 type reaper struct{}

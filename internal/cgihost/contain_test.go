@@ -5,6 +5,7 @@ package cgihost
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -333,8 +334,9 @@ while not os.path.exists(f):
 	}
 }
 
-// BenchmarkScriptCgroup is the per-script cost of the cgroup alone:
-// creation, cgroup.kill, the wait for "populated 0" and the removal.
+// BenchmarkScriptCgroup is the per-script cost of the cgroup alone when
+// nothing outlives the script: taking one from the pool, seeing it empty and
+// giving it back (the first iteration creates it).
 func BenchmarkScriptCgroup(b *testing.B) {
 	harden(zap.NewNop())
 	if hardening.cgroup == "" {
@@ -345,8 +347,40 @@ func BenchmarkScriptCgroup(b *testing.B) {
 		if cg == nil {
 			b.Fatal("no cgroup")
 		}
-		cg.started()
-		cg.kill()
-		cg.remove(zap.NewNop())
+		if !cg.empty() {
+			b.Fatal("a fresh cgroup is populated")
+		}
+		cg.release(zap.NewNop())
+	}
+}
+
+// The cgroup pool hands an emptied cgroup out again, but never one that was
+// killed: on Linux 6.18 every child later cloned into a killed cgroup is
+// killed at once, which turned every request after a script that left a
+// background process into a 502.
+func TestCgroupPoolReusesOnlyUnkilled(t *testing.T) {
+	requireCgroup(t)
+	log := zap.NewNop()
+	c1 := newScriptCgroup(log)
+	if c1 == nil {
+		t.Fatal("no cgroup")
+	}
+	c1.release(log)
+	c2 := newScriptCgroup(log)
+	if c2 != c1 {
+		t.Errorf("got cgroup %s after releasing %s, want it reused", c2.dir, c1.dir)
+	}
+	c2.kill()
+	c2.release(log)
+	if _, err := os.Stat(c2.dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got %v for the killed cgroup %s, want it removed", err, c2.dir)
+	}
+	c3 := newScriptCgroup(log)
+	defer c3.release(log)
+	if c3 == c2 || c3.dir == c2.dir {
+		t.Errorf("got the killed cgroup %s back, want a new one", c3.dir)
+	}
+	if c3.populated() {
+		t.Errorf("got a populated cgroup from the pool")
 	}
 }

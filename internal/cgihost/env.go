@@ -3,7 +3,6 @@ package cgihost
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -187,15 +186,32 @@ func BuildEnv(r *http.Request, c *EnvConfig) ([]string, error) {
 		env[k] = v
 	}
 
-	out := make([]string, 0, len(env))
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		kv := k + "=" + env[k]
-		if strings.IndexByte(kv, 0) >= 0 {
+	// The K=V strings are substrings of one string: two allocations for
+	// the whole environment instead of one per variable.
+	keys := make([]string, 0, len(env))
+	size := 0
+	for k, v := range env {
+		keys = append(keys, k)
+		size += len(k) + 1 + len(v)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.Grow(size)
+	for _, k := range keys {
+		v := env[k]
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
 			return nil, fmt.Errorf("%w: NUL byte in %s", ErrInvalidEnv, k)
 		}
-		out = append(out, kv)
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(v)
 	}
-	return out, nil
+	all := b.String()
+	for i, k := range keys { // keys becomes the K=V list
+		n := len(k) + 1 + len(env[k])
+		keys[i], all = all[:n], all[n:]
+	}
+	return keys, nil
 }
 
 // addHeaderVars exports request headers as HTTP_* (RFC 3875 section 4.1.18).

@@ -30,6 +30,9 @@ func (p *process) reap() (*os.ProcessState, error) {
 
 func growPipe(*os.File) {}
 
+// scriptPipe returns a pipe for a script's stdio (see proc_linux.go).
+func scriptPipe(bool) (r, w *os.File, err error) { return os.Pipe() }
+
 func requestPidFD(*syscall.SysProcAttr) *int { return nil }
 
 // markInheritedCloseOnExec is Linux-only; elsewhere inherited descriptors

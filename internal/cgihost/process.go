@@ -38,7 +38,7 @@ const (
 type process struct {
 	h      *Host
 	script *Script
-	cmd    *exec.Cmd
+	cmd    *scriptCmd
 	pid    int
 	start  time.Time
 	log    *zap.Logger
@@ -136,7 +136,7 @@ func internalError(step string, err error) error {
 // command prepares the command line, environment and process attributes of
 // s, run as credential (from credentialFor; nil: the server's account), and
 // asks for a pidfd (see requestPidFD).
-func (h *Host) command(s *Script, body *requestBody, credential *syscall.Credential) (*exec.Cmd, *int, error) {
+func (h *Host) command(s *Script, body *requestBody, credential *syscall.Credential) (*scriptCmd, *int, error) {
 	prog, argv := s.Path, []string{filepath.Base(s.Path)}
 	if len(s.Interpreter) > 0 {
 		prog = s.Interpreter[0]
@@ -181,11 +181,45 @@ func (h *Host) command(s *Script, body *requestBody, credential *syscall.Credent
 		}
 		argv = append([]string{shimArg0, prog}, argv...)
 		prog = hardening.exe
-		env = append(env, shimEnv+"="+l.encode())
+		env = setEnv(env, shimEnv, l.encode())
 	}
 	pidfd := requestPidFD(attr)
-	cmd := &exec.Cmd{Path: prog, Args: argv, Env: env, Dir: s.Dir, SysProcAttr: attr}
+	cmd := &scriptCmd{Path: prog, Args: argv, Env: env, Dir: s.Dir, SysProcAttr: attr}
 	return cmd, pidfd, nil
+}
+
+// scriptCmd is a script's command line and process attributes. It is
+// started with os.StartProcess directly: os/exec's Cmd would copy and
+// de-duplicate the environment (BuildEnv's names are unique already) and
+// keep bookkeeping a script does not need.
+type scriptCmd struct {
+	Path        string
+	Args        []string
+	Env         []string
+	Dir         string
+	SysProcAttr *syscall.SysProcAttr
+	// Stdin, Stdout and Stderr become the script's descriptors 0-2.
+	Stdin, Stdout, Stderr *os.File
+	// Process is the started script.
+	Process *os.Process
+}
+
+// Start starts the script.
+func (c *scriptCmd) Start() error {
+	if c.Stdin == nil || c.Stdout == nil || c.Stderr == nil {
+		return errors.New("starting cgi script: missing stdio")
+	}
+	p, err := os.StartProcess(c.Path, c.Args, &os.ProcAttr{
+		Dir:   c.Dir,
+		Env:   c.Env,
+		Files: []*os.File{c.Stdin, c.Stdout, c.Stderr},
+		Sys:   c.SysProcAttr,
+	})
+	if err != nil {
+		return err
+	}
+	c.Process = p
+	return nil
 }
 
 // stdio holds the descriptors of a script being started: the child's ends
@@ -207,8 +241,8 @@ func (s *stdio) closeAll() {
 // the script.
 func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 	fds := &stdio{}
-	pipe := func(what string) (*os.File, *os.File, error) {
-		rd, wr, err := os.Pipe()
+	pipe := func(what string, ourRead bool) (*os.File, *os.File, error) {
+		rd, wr, err := scriptPipe(ourRead)
 		if err != nil {
 			fds.closeAll()
 			return nil, nil, internalError("creating "+what+" pipe", err)
@@ -217,10 +251,10 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 		return rd, wr, nil
 	}
 	var err error
-	if fds.stdoutR, fds.stdoutW, err = pipe("stdout"); err != nil {
+	if fds.stdoutR, fds.stdoutW, err = pipe("stdout", true); err != nil {
 		return nil, err
 	}
-	if fds.stderrR, fds.stderrW, err = pipe("stderr"); err != nil {
+	if fds.stderrR, fds.stderrW, err = pipe("stderr", true); err != nil {
 		return nil, err
 	}
 	fds.stdinR = body.file
@@ -228,8 +262,13 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 		fds.stdinR = h.emptyStdin() // no body: EOF at once
 	}
 	if fds.stdinR == nil {
-		if fds.stdinR, fds.stdinW, err = pipe("stdin"); err != nil {
+		if fds.stdinR, fds.stdinW, err = pipe("stdin", false); err != nil {
 			return nil, err
+		}
+		if body.n > 64<<10 {
+			// Only for bodies larger than the default pipe: the larger
+			// size counts against the per-user pipe budget at once.
+			growPipe(fds.stdinW)
 		}
 	}
 	growPipe(fds.stdoutR)
@@ -238,12 +277,12 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 
 // spawn starts cmd unless the host is closed, counting it in procs first so
 // that Close waits for it, then closes the child's ends of the pipes.
-func (h *Host) spawn(cmd *exec.Cmd, fds *stdio, cg *scriptCgroup) error {
+func (h *Host) spawn(cmd *scriptCmd, fds *stdio, cg *scriptCgroup) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		fds.closeAll()
-		cg.remove(h.logger())
+		cg.release(h.logger())
 		return &Error{Status: http.StatusServiceUnavailable, Err: ErrClosed}
 	}
 	h.procs.Add(1)
@@ -256,11 +295,10 @@ func (h *Host) spawn(cmd *exec.Cmd, fds *stdio, cg *scriptCgroup) error {
 	} else {
 		registered(cmd.Process.Pid)
 	}
-	cg.started()
 	if err != nil {
 		h.procs.Done()
 		fds.closeAll()
-		cg.remove(h.logger())
+		cg.release(h.logger())
 		// exec failed: no such interpreter, not an executable format, no
 		// permission for the script's user. The script is at fault, as
 		// with a broken header block: 502, not the server's 500.
@@ -276,7 +314,7 @@ func (h *Host) spawn(cmd *exec.Cmd, fds *stdio, cg *scriptCgroup) error {
 	return nil
 }
 
-func newProcess(h *Host, s *Script, cmd *exec.Cmd, fds *stdio, logger *zap.Logger, w http.ResponseWriter) *process {
+func newProcess(h *Host, s *Script, cmd *scriptCmd, fds *stdio, logger *zap.Logger, w http.ResponseWriter) *process {
 	p := &process{
 		h:          h,
 		script:     s,
@@ -313,6 +351,12 @@ func setEnv(env []string, name, value string) []string {
 	return append(out, prefix+value)
 }
 
+// stdinBufPool holds the request body copy buffers.
+var stdinBufPool = sync.Pool{New: func() any {
+	b := make([]byte, copyBufSize)
+	return &b
+}}
+
 // copyStdin streams exactly body.n bytes to the script, then closes its
 // stdin so it sees EOF (CPython hands over the raw socket instead, and a
 // script reading to EOF hangs).
@@ -325,7 +369,12 @@ func (p *process) copyStdin(body *requestBody) {
 	if body.n == 0 {
 		return
 	}
-	n, err := io.CopyN(p.stdin, body.src, body.n)
+	// A large buffer, and not os.File's ReadFrom: the body is no file or
+	// socket it could splice from, and its fallback copies 32 KiB at a
+	// time, each write finding the pipe full sooner.
+	buf := stdinBufPool.Get().(*[]byte)
+	n, err := io.CopyBuffer(struct{ io.Writer }{p.stdin}, io.LimitReader(body.src, body.n), *buf)
+	stdinBufPool.Put(buf)
 	p.bytesIn.Store(n)
 	// EPIPE just means the script did not want the body; a deadline means
 	// the script is gone and finish cut the copy short.
@@ -356,9 +405,13 @@ func (p *process) supervise(ctx context.Context) {
 	}
 	// No grandchild outlives the request (a "sleep 1000 &" would otherwise
 	// hold the pipes and linger forever); the cgroup, if any, also ends
-	// what left the session.
-	p.signal(syscall.SIGKILL)
-	p.cg.kill()
+	// what left the session. An empty cgroup proves there is nothing left
+	// to signal (everything the script started is in it), which is the
+	// common case and saves the system calls.
+	if !p.cg.empty() {
+		p.signal(syscall.SIGKILL)
+		p.cg.kill()
+	}
 	close(p.killed)
 	if why == reasonNone {
 		// Whatever is still buffered in the pipe gets read; only a process
