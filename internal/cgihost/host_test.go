@@ -817,7 +817,10 @@ func TestServeUnreadBodyDoesNotBlock(t *testing.T) {
 // Timeout also frees a request whose client stopped reading: Serve must not
 // stay blocked writing the response (and holding a process slot).
 func TestServeTimeoutWithStalledClient(t *testing.T) {
-	ts := newTestServer(t, &Host{Timeout: 500 * time.Millisecond, KillGrace: 200 * time.Millisecond},
+	// Timeout must pass after the header, while the body is stuck: 2 s,
+	// since under -race on a loaded machine starting the test binary as
+	// the script took over the 500 ms this once had (a 504 instead).
+	ts := newTestServer(t, &Host{Timeout: 2 * time.Second, KillGrace: 200 * time.Millisecond},
 		modeScript(t, "big", "CGIHOST_TEST_SIZE="+strconv.Itoa(1<<30)))
 	rawRequest(t, ts, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
 	select {
