@@ -274,7 +274,7 @@ func (CGI) CaddyModule() caddy.ModuleInfo {
 // value is used: the root and the static settings by Simple.Provision, the
 // process limits by cgihost.Host.
 func (c *CGI) Provision(ctx caddy.Context) error {
-	c.logger = ctx.Logger()
+	c.logger = withWrittenLevels(ctx.Logger())
 	if err := c.provisionModes(); err != nil {
 		return err
 	}

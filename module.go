@@ -120,6 +120,30 @@ func logCause(logger *zap.Logger, r *http.Request, err error) {
 // requestFields names a request in a log line: method, URI, Caddy's client
 // IP (which honours trusted_proxies) and Caddy's request id, the
 // {http.request.uuid} that the access log also shows once it was asked for.
+// withWrittenLevels returns log with its levels raised to the lowest one
+// the configured logs would write for its name. Caddy's logs filter by
+// logger name only in Check, so a single log that takes DEBUG entries of
+// other loggers (pyhttp-server's access log does, for Caddy's handled-error
+// lines) makes every debug Check pass the level test; each request's lazy
+// logger then built its fields for entries that were dropped anyway. The
+// logging configuration is fixed for the life of a handler (a reload
+// provisions new ones), so probing once is exact.
+func withWrittenLevels(log *zap.Logger) *zap.Logger {
+	for lvl := zapcore.DebugLevel; lvl < zapcore.ErrorLevel; lvl++ {
+		if log.Check(lvl, "probe") != nil {
+			// A checked entry that is never written costs nothing.
+			if lvl == zapcore.DebugLevel {
+				return log
+			}
+			return log.WithOptions(zap.IncreaseLevel(lvl))
+		}
+	}
+	if !log.Core().Enabled(zapcore.ErrorLevel) {
+		return log // above ERROR already: raising would lower it
+	}
+	return log.WithOptions(zap.IncreaseLevel(zapcore.ErrorLevel))
+}
+
 func requestFields(r *http.Request, repl *caddy.Replacer) []zap.Field {
 	clientIP, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
 	requestID := ""
