@@ -129,20 +129,3 @@ func setCgroup(attr *syscall.SysProcAttr, cg *scriptCgroup) {
 		attr.UseCgroupFD, attr.CgroupFD = true, cg.fd
 	}
 }
-
-// growPipe enlarges a pipe to 1 MiB (F_SETPIPE_SZ, Linux 2.6.35) so a fast
-// script hands over more per read. Failure is harmless: the per-user budget
-// (fs.pipe-user-pages-soft) may be spent, and the pipe keeps its 64 KiB.
-func growPipe(f *os.File) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	// SyscallConn rather than Fd: Fd would switch the file to blocking mode
-	// and disable the read deadlines that bound the exit linger.
-	_ = rc.Control(func(fd uintptr) {
-		_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
-	})
-}
-
-const pipeSize = 1 << 20

@@ -28,8 +28,6 @@ func (p *process) reap() (*os.ProcessState, error) {
 	return p.sys.state, p.sys.err
 }
 
-func growPipe(*os.File) {}
-
 func requestPidFD(*syscall.SysProcAttr) *int { return nil }
 
 // markInheritedCloseOnExec is Linux-only; elsewhere inherited descriptors
