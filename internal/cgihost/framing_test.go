@@ -186,38 +186,56 @@ func TestServeHTTP10CloseDelimited(t *testing.T) {
 	}
 }
 
-// An event stream with a Content-Length (spliced, never flushed by the
-// loop) still reaches the client while the script runs.
+// An event stream with a Content-Length (never flushed by the read loop:
+// spliced for a remote client, copied for a local one) still reaches the
+// client while the script runs.
 func TestServeStreamsEventsWithContentLength(t *testing.T) {
 	for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
-		t.Run(proto, func(t *testing.T) {
-			ack := filepath.Join(t.TempDir(), "ack")
-			ts := newTestServer(t, &Host{}, modeScript(t, "sse-cl", "CGIHOST_TEST_ACK="+ack))
-			conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			fmt.Fprintf(conn, "GET / %s\r\nHost: x\r\n\r\n", proto)
-			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			br := bufio.NewReader(conn)
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.ContentLength != 27 {
-				t.Errorf("got Content-Length %d, want 27", resp.ContentLength)
-			}
-			first, err := bufio.NewReader(io.LimitReader(resp.Body, 13)).ReadString('\n')
-			if first != "data: first\n" {
-				t.Fatalf("got first event %q (%v), want it before the script ends", first, err)
-			}
-			os.WriteFile(ack, nil, 0o644)
-			rest, _ := io.ReadAll(resp.Body)
-			if !strings.Contains(string(rest), "data: second") {
-				t.Errorf("got rest %q, want the second event", rest)
-			}
-		})
+		for _, remote := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s remote %v", proto, remote), func(t *testing.T) {
+				ack := filepath.Join(t.TempDir(), "ack")
+				h := &Host{}
+				script := modeScript(t, "sse-cl", "CGIHOST_TEST_ACK="+ack)
+				served := make(chan error, 1)
+				ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if remote {
+						r.RemoteAddr = "192.0.2.7:4711" // TEST-NET-1: not loopback
+					}
+					env, _ := BuildEnv(r, &EnvConfig{ScriptName: "/cgi", DocumentRoot: "/srv"})
+					_, err := h.Serve(w, r, script(r, env))
+					served <- err
+				}))
+				defer ts.Close()
+				defer h.Close()
+				conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				fmt.Fprintf(conn, "GET / %s\r\nHost: x\r\n\r\n", proto)
+				_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+				br := bufio.NewReader(conn)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.ContentLength != 27 {
+					t.Errorf("got Content-Length %d, want 27", resp.ContentLength)
+				}
+				first, err := bufio.NewReader(io.LimitReader(resp.Body, 13)).ReadString('\n')
+				if first != "data: first\n" {
+					t.Fatalf("got first event %q (%v), want it before the script ends", first, err)
+				}
+				os.WriteFile(ack, nil, 0o644)
+				rest, _ := io.ReadAll(resp.Body)
+				if !strings.Contains(string(rest), "data: second") {
+					t.Errorf("got rest %q, want the second event", rest)
+				}
+				if err := <-served; err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			})
+		}
 	}
 }
 
@@ -245,8 +263,9 @@ func (idleSpy) Override(time.Duration, int64, int) func() { return func() {} }
 
 // The body goes to ReadFrom as what Go's TCPConn.ReadFrom splices from (a
 // *net.UnixConn, or an *io.LimitedReader of one bounded at Content-Length)
-// exactly when the framing allows; a chunked body and a chain with the
-// write-idle wrapper and a Content-Length never reach ReadFrom.
+// exactly when the framing allows and the client is not on loopback; a
+// chunked body and a chain with the write-idle wrapper and a
+// Content-Length never reach ReadFrom.
 func TestServeSpliceSource(t *testing.T) {
 	exe := testExe(t)
 	const reps = 50 << 10 // more than the header reader buffers
@@ -257,14 +276,16 @@ func TestServeSpliceSource(t *testing.T) {
 		proto  string
 		idle   bool
 		want   string // ReadFrom's source, "" for no ReadFrom
+		local  bool   // the client is on loopback (the others pose as remote)
 	}{
-		{"content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "*io.LimitedReader of *net.UnixConn"},
-		{"http/1.0", "Content-Type: text/plain", "HTTP/1.0", false, "*net.UnixConn"},
-		{"http/1.0 with content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.0", false, "*io.LimitedReader of *net.UnixConn"},
-		{"chunked", "Content-Type: text/plain", "HTTP/1.1", false, ""},
-		{"idle wrapper, content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", true, ""},
-		{"idle wrapper, http/1.0", "Content-Type: text/plain", "HTTP/1.0", true, "*net.UnixConn"},
-		{"encoded by a middleware", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, ""},
+		{"content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "*io.LimitedReader of *net.UnixConn", false},
+		{"http/1.0", "Content-Type: text/plain", "HTTP/1.0", false, "*net.UnixConn", false},
+		{"http/1.0 with content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.0", false, "*io.LimitedReader of *net.UnixConn", false},
+		{"chunked", "Content-Type: text/plain", "HTTP/1.1", false, "", false},
+		{"idle wrapper, content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", true, "", false},
+		{"idle wrapper, http/1.0", "Content-Type: text/plain", "HTTP/1.0", true, "*net.UnixConn", false},
+		{"encoded by a middleware", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "", false},
+		{"loopback client", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,6 +299,9 @@ func TestServeSpliceSource(t *testing.T) {
 				}
 				if tt.name == "encoded by a middleware" {
 					rw = &dropLength{readFromSpy: spy}
+				}
+				if !tt.local {
+					r.RemoteAddr = "192.0.2.7:4711" // TEST-NET-1: not loopback
 				}
 				env, _ := BuildEnv(r, &EnvConfig{ScriptName: "/cgi", DocumentRoot: "/srv"})
 				_, err := h.Serve(rw, r, framed(exe, tt.header, "", "0123456789", fmt.Sprint(reps))(r, env))

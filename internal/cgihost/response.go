@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -333,12 +335,17 @@ var errOverLong = errors.New("cgi output beyond its Content-Length")
 // LimitedReader from the connection: a bounded body would not be spliced,
 // and an unbounded one would not stop at Content-Length. So with the
 // wrapper only a body without Content-Length is spliced (over HTTP/1.0).
+//
+// Nor is a body for a client on the same host (loopback): splice halves
+// the server's CPU per byte relayed, but the loopback receiver then pays
+// about twice its usual CPU for the spliced pages, and end to end the copy
+// is faster (BENCHMARKS.md, issue 10, "CGI output").
 func (b *bodyCopy) canSplice() bool {
 	if b.spliced || b.discard || !b.wrote || b.bufs.br.Buffered() > 0 {
 		return false
 	}
 	b.spliced = true // decided once
-	if b.r.ProtoMajor != 1 || b.r.TLS != nil || b.p.groupKilled() {
+	if b.r.ProtoMajor != 1 || b.r.TLS != nil || b.p.groupKilled() || loopbackClient(b.r) {
 		return false
 	}
 	if _, ok := b.w.(io.ReaderFrom); !ok {
@@ -352,6 +359,16 @@ func (b *bodyCopy) canSplice() bool {
 		return h.Get("Content-Length") == strconv.FormatInt(b.declared, 10) && !behindChunkingWriter(b.w)
 	}
 	return b.r.ProtoMinor == 0
+}
+
+// loopbackClient reports whether r came from a loopback address.
+func loopbackClient(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // spliceSource returns what spliceBody hands to ReadFrom: the script's
