@@ -277,15 +277,18 @@ func TestServeSpliceSource(t *testing.T) {
 		idle   bool
 		want   string // ReadFrom's source, "" for no ReadFrom
 		local  bool   // the client is on loopback (the others pose as remote)
+		cut    int    // bytes of the output beyond its Content-Length
 	}{
-		{"content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "*io.LimitedReader of *net.UnixConn", false},
-		{"http/1.0", "Content-Type: text/plain", "HTTP/1.0", false, "*net.UnixConn", false},
-		{"http/1.0 with content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.0", false, "*io.LimitedReader of *net.UnixConn", false},
-		{"chunked", "Content-Type: text/plain", "HTTP/1.1", false, "", false},
-		{"idle wrapper, content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", true, "", false},
-		{"idle wrapper, http/1.0", "Content-Type: text/plain", "HTTP/1.0", true, "*net.UnixConn", false},
-		{"encoded by a middleware", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "", false},
-		{"loopback client", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "", true},
+		{"content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "*io.LimitedReader of *net.UnixConn", false, 0},
+		{"http/1.0", "Content-Type: text/plain", "HTTP/1.0", false, "*net.UnixConn", false, 0},
+		{"http/1.0 with content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.0", false, "*io.LimitedReader of *net.UnixConn", false, 0},
+		{"chunked", "Content-Type: text/plain", "HTTP/1.1", false, "", false, 0},
+		{"idle wrapper, content-length", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", true, "", false, 0},
+		{"idle wrapper, http/1.0", "Content-Type: text/plain", "HTTP/1.0", true, "*net.UnixConn", false, 0},
+		{"encoded by a middleware", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "", false, 0},
+		{"loopback client", "Content-Length: " + fmt.Sprint(len(body)), "HTTP/1.1", false, "", true, 0},
+		// The splice stops at Content-Length: the rest is never sent.
+		{"over-long", "Content-Length: " + fmt.Sprint(len(body)-100<<10), "HTTP/1.1", false, "*io.LimitedReader of *net.UnixConn", false, 100 << 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,8 +327,12 @@ func TestServeSpliceSource(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, err := io.ReadAll(resp.Body)
-			if err != nil || string(got) != body {
-				t.Errorf("got %d bytes (%v), want %d", len(got), err, len(body))
+			want := body[:len(body)-tt.cut]
+			if err != nil || string(got) != want {
+				t.Errorf("got %d bytes (%v), want %d", len(got), err, len(want))
+			}
+			if rest, _ := io.ReadAll(conn); len(rest) > 0 {
+				t.Errorf("got %d bytes after the body, want none", len(rest))
 			}
 			s := <-srcs
 			switch {

@@ -234,6 +234,7 @@ func (b *bodyCopy) run() error {
 			if err, done := b.spliceBody(); done {
 				return err
 			}
+			continue // at Content-Length, or the read loop takes over
 		}
 		// Whole pieces: a short last piece per read would cost a write call
 		// for little.
