@@ -288,12 +288,11 @@ func (b *bodyCopy) write(data []byte) error {
 	return nil
 }
 
-// writePiece bounds each Write of an unchunked HTTP/1.x body, so that each
-// write(2) to the client's socket stays below the TCP segment size of
-// loopback (65,483 bytes at its 64 KiB MTU). A write of exactly 64 KiB
-// (Caddy's default write chunk) leaves a 53-byte segment behind every time,
-// and costs the sender 1.6x the CPU of a 60 KiB one (bench/relay.go: 39
-// against 22 ms per 100 MiB; 256 KiB writes: 28). A chunked body needs no
+// writePiece bounds each Write of an unchunked HTTP/1.x body. A write(2) of
+// exactly 64 KiB (Caddy's default write chunk) to a loopback socket costs
+// the sender 1.6x the CPU of a 60 KiB one (bench/relay.go: 39 against 22 ms
+// per 100 MiB; 256 KiB writes: 28), presumably because it is two full
+// segments (TCP_MAXSEG 32,741 there) and a 54-byte one, every time. A chunked body needs no
 // pieces: net/http writes each chunk as its first 4 KiB (with the chunk
 // header) and the rest, so no write is a multiple of 64 KiB. Over any other
 // link the pieces cost only the extra write calls.
