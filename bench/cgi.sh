@@ -12,7 +12,17 @@
 # 2. bench/bigout.c as /cgi-bin/bigout writes 100 MiB after its header:
 #    curl -o /dev/null through pyhttp_cgi and Python, REPS downloads each,
 #    alternating, median %{speed_download}, with the server's peak RSS over the downloads
-#    (VmHWM after resetting it) and strace -f -c of one download.
+#    (VmHWM after resetting it) and strace -f -c of one download. Three
+#    variants: bigout over HTTP/1.1 (chunked by pyhttp_cgi), bigout-cl (the
+#    same with a Content-Length) and bigout over HTTP/1.0 (curl -0: the
+#    body ends at close), each from 127.0.0.1, and the last two again to
+#    the host's own address (OWN_ADDR, default the first of hostname -I):
+#    pyhttp_cgi splices only for a client that is not on loopback, and
+#    traffic to the own address still crosses the loopback device, so these
+#    rows show what splice costs there. A third server, pyhttp_cgi with
+#    Caddy's write-idle timeout off (servers { timeouts { write_idle -1s }
+#    }), shows what Caddy's default write-idle wrapper costs: it writes in
+#    64 KiB chunks and hides a bounded socket from Go's splice.
 #
 # Both servers run as root and run the scripts as nobody (Python's run_cgi
 # does setuid(nobody); pyhttp_cgi's user defaults to nobody under root).
@@ -22,7 +32,7 @@
 #
 # Environment: ROUNDS (default 3), SECONDS_RUN (default 10), CONNS
 # (default 8), CURL_REQS (default 2000), REPS (default 5), BENCH_PORT
-# (default 18300), BENCH_OUT.
+# (default 18300), BENCH_OUT, ONLY_BIG=1 to run section 2 alone.
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-3}
@@ -45,16 +55,30 @@ rm -rf "$TREE" "$RES"
 mkdir -p "$TREE/cgi-bin" "$RES"
 gcc -O2 -Wall -o "$TREE/cgi-bin/hello" "$REPO/bench/hello.c"
 gcc -O2 -Wall -o "$TREE/cgi-bin/bigout" "$REPO/bench/bigout.c"
+gcc -O2 -Wall -DWITH_CL -o "$TREE/cgi-bin/bigout-cl" "$REPO/bench/bigout.c"
 gcc -O2 -Wall -pthread -o "$OUT/spawnbench" "$REPO/bench/spawnbench.c"
 
 OURS=$PORT
 PY=$((PORT + 1))
+OWN_ADDR=${OWN_ADDR:-$(hostname -I 2>/dev/null | awk '{print $1}')}
+OWN_ADDR=${OWN_ADDR:-127.0.0.1}
 caddyfile "$RES/Caddyfile" "$OURS" "	root * $TREE
 	pyhttp_cgi"
+sed -i "s/bind 127.0.0.1/bind 127.0.0.1 $OWN_ADDR/" "$RES/Caddyfile"
 start_server pyhttp_cgi "$OURS" "$BIN" run --config "$RES/Caddyfile" --adapter caddyfile
 OURS_PID=$SERVER_PID
-start_server python3-cgi "$PY" python3 -m http.server --cgi "$PY" -b 127.0.0.1 -d "$TREE"
+start_server python3-cgi "$PY" python3 -m http.server --cgi "$PY" -b 0.0.0.0 -d "$TREE"
 PY_PID=$SERVER_PID
+NOIDLE=$((PORT + 2))
+caddyfile "$RES/Caddyfile.noidle" "$NOIDLE" "	root * $TREE
+	pyhttp_cgi" "	servers {
+		timeouts {
+			write_idle -1s
+		}
+	}"
+sed -i "s/bind 127.0.0.1/bind 127.0.0.1 $OWN_ADDR/" "$RES/Caddyfile.noidle"
+start_server pyhttp_cgi-noidle "$NOIDLE" "$BIN" run --config "$RES/Caddyfile.noidle" --adapter caddyfile
+NOIDLE_PID=$SERVER_PID
 
 for port in "$OURS" "$PY"; do
 	body=$(curl -sS -f "http://127.0.0.1:$port/cgi-bin/hello")
@@ -64,15 +88,17 @@ for port in "$OURS" "$PY"; do
 	fi
 done
 
+TIMEFORMAT='%U %S'
+CLK_TCK=$(getconf CLK_TCK)
+# cpu_ticks PID: "own children" CPU ticks (utime+stime, cutime+cstime).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13, $14 + $15}'; }
+
+if [ "${ONLY_BIG:-}" != 1 ]; then
 # 1. hello: spawn limit, pyhttp_cgi, Python. Besides the rates, each
 # round records where the CPU went, since the servers, their scripts and
 # wrk share the same 2 cores: the server's own time and its reaped
 # children's (the scripts) from /proc/PID/stat, wrk's and spawnbench's
 # (with its children) from bash's time.
-TIMEFORMAT='%U %S'
-CLK_TCK=$(getconf CLK_TCK)
-# cpu_ticks PID: "own children" CPU ticks (utime+stime, cutime+cstime).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13, $14 + $15}'; }
 for round in $(seq "$ROUNDS"); do
 	log "round $round: spawn limit"
 	{ time "$OUT/spawnbench" "$TREE/cgi-bin/hello" 2 "$SECONDS_RUN" >"$RES/spawn.$round.txt"; } 2>"$RES/spawn.$round.cpu"
@@ -109,31 +135,46 @@ for s in "pyhttp_cgi $OURS" "python3-cgi $PY"; do
 	echo "$(grep -c '^200$' "$RES/curl-hello.$name.codes") $(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
 		>"$RES/curl-hello.$name.txt"
 done
+fi
 
 # 2. bigout: 100 MiB of script output, downloads alternating between servers.
-declare -A RSS0
-for s in "pyhttp_cgi $OURS_PID" "python3-cgi $PY_PID"; do
-	read -r name pid <<<"$s"
-	RSS0[$name]=$(rss_kib "$pid")
-	reset_hwm "$pid"
-done
-for _ in $(seq "$REPS"); do
-	for s in "pyhttp_cgi $OURS" "python3-cgi $PY"; do
-		read -r name port <<<"$s"
-		curl -sS -o /dev/null -w '%{http_code} %{size_download} %{speed_download}\n' \
-			"http://127.0.0.1:$port/cgi-bin/bigout" >>"$RES/big.$name.txt"
+# Variants: "name script address curl-options".
+VARIANTS=("bigout bigout 127.0.0.1" "bigout-cl bigout-cl 127.0.0.1" "bigout-http1.0 bigout 127.0.0.1 -0"
+	"bigout-cl-own bigout-cl $OWN_ADDR" "bigout-http1.0-own bigout $OWN_ADDR -0")
+SERVERS="pyhttp_cgi:$OURS:$OURS_PID python3-cgi:$PY:$PY_PID pyhttp_cgi-noidle:$NOIDLE:$NOIDLE_PID"
+for v in "${VARIANTS[@]}"; do
+	read -r vname script addr copt <<<"$v"
+	declare -A RSS0=()
+	for s in $SERVERS; do
+		IFS=: read -r name port pid <<<"$s"
+		RSS0[$name]=$(rss_kib "$pid")
+		reset_hwm "$pid"
 	done
-done
-for s in "pyhttp_cgi $OURS $OURS_PID" "python3-cgi $PY $PY_PID"; do
-	read -r name port pid <<<"$s"
-	echo "${RSS0[$name]} $(hwm_kib "$pid")" >"$RES/big.$name.rss"
-	strace -f -c -e trace=read,write,writev,sendfile,splice \
-		-o "$RES/strace.$name.txt" -p "$pid" 2>/dev/null &
-	spid=$!
-	sleep 1
-	curl -sS -o /dev/null "http://127.0.0.1:$port/cgi-bin/bigout"
-	kill -INT "$spid"
-	wait "$spid" || true
+	log "$vname: $REPS downloads per server"
+	for _ in $(seq "$REPS"); do
+		for s in $SERVERS; do
+			IFS=: read -r name port pid <<<"$s"
+			read -r own0 _ <<<"$(cpu_ticks "$pid")"
+			# shellcheck disable=SC2086 # copt is empty or one option
+			curl -sS $copt -o /dev/null -w '%{http_code} %{size_download} %{speed_download}' \
+				"http://$addr:$port/cgi-bin/$script" >>"$RES/big.$vname.$name.txt"
+			read -r own1 _ <<<"$(cpu_ticks "$pid")"
+			# the server process's own CPU over the download, in ms
+			echo " $(((own1 - own0) * 1000 / CLK_TCK))" >>"$RES/big.$vname.$name.txt"
+		done
+	done
+	for s in $SERVERS; do
+		IFS=: read -r name port pid <<<"$s"
+		echo "${RSS0[$name]} $(hwm_kib "$pid")" >"$RES/big.$vname.$name.rss"
+		strace -f -c -e trace=read,write,writev,sendfile,splice \
+			-o "$RES/strace.$vname.$name.txt" -p "$pid" 2>/dev/null &
+		spid=$!
+		sleep 1
+		# shellcheck disable=SC2086
+		curl -sS $copt -o /dev/null "http://$addr:$port/cgi-bin/$script"
+		kill -INT "$spid"
+		wait "$spid" || true
+	done
 done
 
 wrkfield() {
@@ -142,15 +183,17 @@ wrkfield() {
 }
 calls() { awk -v s="$2" '$NF==s {print $4; f=1} END {if (!f) print 0}' "$1"; }
 
+machine_info
+echo "wrk:     $(wrk -v 2>&1 | head -1)"
+echo "gcc:     $(gcc --version | head -1)"
+echo "load:   $(uptime)"
+echo
+if [ "${ONLY_BIG:-}" != 1 ]; then
 for round in $(seq "$ROUNDS"); do
 	awk '{print $6}' "$RES/spawn.$round.txt"
 done >"$RES/spawn.rounds"
 SPAWN=$(median <"$RES/spawn.rounds")
 
-machine_info
-echo "wrk:     $(wrk -v 2>&1 | head -1)"
-echo "gcc:     $(gcc --version | head -1)"
-echo
 echo "hello CGI (bench/hello.c, dynamically linked): $ROUNDS rounds of ${SECONDS_RUN}s, median round"
 echo
 echo "| what | requests/s (median) | all rounds | p50 | p99 | median / median spawn limit | same-round ratios |"
@@ -196,21 +239,31 @@ for name in pyhttp_cgi python3-cgi; do
 		'BEGIN {printf "| %s | %d | %.2f | %.0f | %.2fx |\n", n, ok, s, ok / s, ok / s / sp}'
 done
 echo
-echo "100 MiB of CGI output (bench/bigout.c, 1 MiB writes): curl -o /dev/null, $REPS downloads, median; syscall counts are strace -f -c of one more download, server and script together (the script itself makes about 100 writes)"
 echo
-echo "| server | GB/s (median) | all | RSS before MiB | peak RSS MiB | read calls | write calls | splice |"
-echo "|---|---:|---|---:|---:|---:|---:|---:|"
-for name in pyhttp_cgi python3-cgi; do
-	if awk '$1 != 200 || $2 != 104857600 {bad=1} END {exit !bad}' "$RES/big.$name.txt"; then
-		echo "$name: a bigout download was short or not 200:" >&2
-		cat "$RES/big.$name.txt" >&2
-		exit 1
-	fi
-	read -r r0 hwm <"$RES/big.$name.rss"
-	s=$RES/strace.$name.txt
-	printf '| %s | %.2f | %s | %.1f | %.1f | %s | %s | %s |\n' "$name" \
-		"$(awk '{print $3 / 1e9}' "$RES/big.$name.txt" | median)" \
-		"$(awk '{printf "%s%.2f", (NR>1 ? ", " : ""), $3 / 1e9}' "$RES/big.$name.txt")" \
-		"$(awk -v k="$r0" 'BEGIN {print k / 1024}')" "$(awk -v k="$hwm" 'BEGIN {print k / 1024}')" \
-		"$(calls "$s" read)" "$(calls "$s" write)" "$(calls "$s" splice)"
+fi
+echo "100 MiB of CGI output (bench/bigout.c, 1 MiB writes): curl -o /dev/null, $REPS downloads per server and variant, alternating, median; syscall counts are strace -f -c of one more download, server and script together (the script itself makes about 100 writes). bigout-cl declares Content-Length; bigout-http1.0 is curl -0; -own rows go to $OWN_ADDR instead of 127.0.0.1 (pyhttp_cgi splices only for a client not on loopback); pyhttp_cgi-noidle runs with Caddy's write_idle timeout off"
+echo
+echo "| variant | server | GB/s (median) | vs python3-cgi | all | server CPU ms/download (mean) | RSS before MiB | peak RSS MiB | read calls | write calls | splice |"
+echo "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+for v in "${VARIANTS[@]}"; do
+	read -r vname _ <<<"$v"
+	pymed=$(awk '{print $3 / 1e9}' "$RES/big.$vname.python3-cgi.txt" | median)
+	for s in $SERVERS; do
+		IFS=: read -r name _ _ <<<"$s"
+		f=$RES/big.$vname.$name.txt
+		if awk '$1 != 200 || $2 != 104857600 {bad=1} END {exit !bad}' "$f"; then
+			echo "$vname $name: a download was short or not 200:" >&2
+			cat "$f" >&2
+			exit 1
+		fi
+		read -r r0 hwm <"$RES/big.$vname.$name.rss"
+		st=$RES/strace.$vname.$name.txt
+		med=$(awk '{print $3 / 1e9}' "$f" | median)
+		printf '| %s | %s | %.2f | %.2fx | %s | %.0f | %.1f | %.1f | %s | %s | %s |\n' "$vname" "$name" "$med" \
+			"$(awk -v a="$med" -v b="$pymed" 'BEGIN {print a / b}')" \
+			"$(awk '{printf "%s%.2f", (NR>1 ? ", " : ""), $3 / 1e9}' "$f")" \
+			"$(awk '{c += $4} END {print c / NR}' "$f")" \
+			"$(awk -v k="$r0" 'BEGIN {print k / 1024}')" "$(awk -v k="$hwm" 'BEGIN {print k / 1024}')" \
+			"$(calls "$st" read)" "$(calls "$st" write)" "$(calls "$st" splice)"
+	done
 done

@@ -56,8 +56,11 @@
 //     supervise, copyStdin (exactly CONTENT_LENGTH bytes, then EOF) and
 //     readStderr (stderr.go).
 //  3. response.go: serve reads the header block through the stdoutReader
-//     (stdout.go), then answers with a local redirect, or writes the header
-//     and streams the body, flushing whenever the pipe runs dry.
+//     (stdout.go; stdout is a unix socket pair, stdoutPair), then answers
+//     with a local redirect, or writes the header and streams the body,
+//     flushing whenever the socket runs dry, bounded at the script's
+//     Content-Length if it sent a valid one; a body net/http does not chunk
+//     is spliced from the socket to the client (bodyCopy.canSplice).
 //  4. exit.go: finish waits for the supervisor, reaps the leader (and
 //     waits for its cgroup to report "populated 0", then removes it), ends the
 //     stdin copy and the stderr reader, closes the pipes; the exit is logged
@@ -108,7 +111,7 @@
 //
 // The package has no Caddy dependency; it logs through go.uber.org/zap.
 // [Host] exists on Unix only. Process control is built for Linux (waitid with
-// WNOWAIT, F_SETPIPE_SZ); other Unix systems reap the leader before killing
-// its group and keep the default pipe size. On Windows only the portable
+// WNOWAIT, SOCK_CLOEXEC); other Unix systems reap the leader before killing
+// its group. On Windows only the portable
 // parts ([BuildEnv], [Argv], [ReadHeader], [LoggableEnv]) are compiled.
 package cgihost

@@ -29,10 +29,17 @@ type ResponseHeader struct {
 	Status int
 	// Header holds the other fields with canonical names. Status, Location,
 	// framing (Content-Length, Transfer-Encoding) and hop-by-hop fields are
-	// removed: the server, not the script, frames the response.
+	// removed: the server owns the connection, and sends a Content-Length
+	// only as ContentLength allows.
 	Header http.Header
 	// Location is the Location field, "" if absent.
 	Location string
+	// ContentLength is the script's Content-Length when it sent exactly one,
+	// a plain decimal number, and no Transfer-Encoding; otherwise -1.
+	ContentLength int64
+	// BadContentLength holds the Content-Length values that were refused
+	// (nil if none was sent or it was valid), for the log.
+	BadContentLength []string
 }
 
 // ReadHeader parses a CGI header block (RFC 3875 section 6) from r, reading
@@ -46,7 +53,7 @@ type ResponseHeader struct {
 // control characters other than HTAB, and obs-fold continuation lines are
 // rejected (RFC 9112 section 5.2 allows a server to reject them).
 func ReadHeader(r *bufio.Reader, max int, nph bool) (*ResponseHeader, error) {
-	rh := &ResponseHeader{Header: make(http.Header)}
+	rh := &ResponseHeader{Header: make(http.Header), ContentLength: -1}
 	var (
 		total       int
 		sawStatus   bool
@@ -120,8 +127,48 @@ func ReadHeader(r *bufio.Reader, max int, nph bool) (*ResponseHeader, error) {
 	if fields == 0 && !nph {
 		return nil, fmt.Errorf("%w: empty header block", ErrMalformedHeader)
 	}
+	rh.takeContentLength()
 	removeHopByHop(rh.Header)
 	return rh, nil
+}
+
+// takeContentLength moves a Content-Length out of Header into ContentLength,
+// as Apache and lighttpd honour a script's and CPython passes it on. Only one
+// plain decimal value is taken: a list, repeated fields (even with equal
+// values), a sign, spaces inside or a value beyond int64 are refused, and so
+// is a Content-Length next to a Transfer-Encoding (RFC 9112 section 6.3:
+// the two together are a smuggling attempt).
+func (rh *ResponseHeader) takeContentLength() {
+	vv, ok := rh.Header["Content-Length"]
+	if !ok {
+		return
+	}
+	delete(rh.Header, "Content-Length")
+	_, te := rh.Header["Transfer-Encoding"]
+	if len(vv) == 1 && !te {
+		if n, ok := parseContentLength(vv[0]); ok {
+			rh.ContentLength = n
+			return
+		}
+	}
+	rh.BadContentLength = vv
+}
+
+// parseContentLength accepts 1*DIGIT (RFC 9110 section 8.6) that fits an
+// int64.
+func parseContentLength(v string) (int64, bool) {
+	if v == "" || len(v) > 18 {
+		return 0, false // 18 digits always fit an int64
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // readLine appends one LF-terminated line from r to buf, failing with

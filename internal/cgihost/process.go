@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,7 +52,7 @@ type process struct {
 	w http.ResponseWriter
 
 	out    *stdoutReader
-	stdout *os.File
+	stdout *net.UnixConn // our end of the script's stdout (stdoutPair)
 	stderr *os.File
 	stdin  *os.File // write end of the stdin pipe; nil when nothing is streamed
 
@@ -225,7 +226,8 @@ func (c *scriptCmd) Start() error {
 // stdio holds the descriptors of a script being started: the child's ends
 // go to the script, ours stay with the process.
 type stdio struct {
-	stdoutR, stdoutW *os.File
+	stdoutR          *net.UnixConn
+	stdoutW          *os.File
 	stderrR, stderrW *os.File
 	stdinR, stdinW   *os.File   // stdinW is nil unless the body is streamed through a pipe
 	files            []*os.File // every pipe end, to close on a failed start
@@ -235,10 +237,13 @@ func (s *stdio) closeAll() {
 	for _, f := range s.files {
 		_ = f.Close()
 	}
+	if s.stdoutR != nil {
+		_ = s.stdoutR.Close()
+	}
 }
 
-// openStdio creates the pipes. Every pipe is O_CLOEXEC: only fds 0-2 reach
-// the script.
+// openStdio creates the pipes, and the socket pair of stdout. Every
+// descriptor is close-on-exec: only fds 0-2 reach the script.
 func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 	fds := &stdio{}
 	pipe := func(what string, ourRead bool) (*os.File, *os.File, error) {
@@ -251,9 +256,10 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 		return rd, wr, nil
 	}
 	var err error
-	if fds.stdoutR, fds.stdoutW, err = pipe("stdout", true); err != nil {
-		return nil, err
+	if fds.stdoutR, fds.stdoutW, err = stdoutPair(); err != nil {
+		return nil, internalError("creating stdout socket pair", err)
 	}
+	fds.files = append(fds.files, fds.stdoutW)
 	if fds.stderrR, fds.stderrW, err = pipe("stderr", true); err != nil {
 		return nil, err
 	}
@@ -271,7 +277,6 @@ func (h *Host) openStdio(body *requestBody) (*stdio, error) {
 			growPipe(fds.stdinW)
 		}
 	}
-	growPipe(fds.stdoutR)
 	return fds, nil
 }
 

@@ -48,9 +48,9 @@ func runTestScript(mode string) int {
 		}
 		cwd, _ := os.Getwd()
 		groups, _ := syscall.Getgroups()
-		pipeSize, _, _ := syscall.Syscall(syscall.SYS_FCNTL, 1, syscall.F_GETPIPE_SZ, 0)
-		fmt.Fprintf(out, "ARGV=%q\nCWD=%s\nUID=%d\nGID=%d\nGROUPS=%v\nSTDOUT_PIPE_SIZE=%d\n",
-			os.Args, cwd, os.Getuid(), os.Getgid(), groups, pipeSize)
+		sndbuf, _ := syscall.GetsockoptInt(1, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+		fmt.Fprintf(out, "ARGV=%q\nCWD=%s\nUID=%d\nGID=%d\nGROUPS=%v\nSTDOUT_SNDBUF=%d\n",
+			os.Args, cwd, os.Getuid(), os.Getgid(), groups, sndbuf)
 	case "status":
 		header("Status: 404 Not Found", "Content-Type: text/plain", "X-Script: yes")
 		fmt.Fprint(out, "missing")
@@ -188,6 +188,28 @@ func runTestScript(mode string) int {
 		fmt.Fprintln(os.Stderr, "second line")
 		header("Status: 500 Internal Error", "Content-Type: text/plain")
 		fmt.Fprint(out, "failed")
+	case "framed":
+		// The header lines of CGIHOST_TEST_HEADER ("|" between them),
+		// then CGIHOST_TEST_BODY, and CGIHOST_TEST_REPEAT times
+		// CGIHOST_TEST_MORE.
+		header(strings.Split(os.Getenv("CGIHOST_TEST_HEADER"), "|")...)
+		fmt.Fprint(out, os.Getenv("CGIHOST_TEST_BODY"))
+		n, _ := strconv.Atoi(os.Getenv("CGIHOST_TEST_REPEAT"))
+		fmt.Fprint(out, strings.Repeat(os.Getenv("CGIHOST_TEST_MORE"), n))
+	case "sse-cl":
+		// "sse" with a Content-Length: the body is not chunked.
+		header("Content-Type: text/event-stream", "Content-Length: 27")
+		fmt.Fprint(out, "data: first\n\n")
+		out.Flush()
+		ack := os.Getenv("CGIHOST_TEST_ACK")
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+			if _, err := os.Stat(ack); err == nil {
+				fmt.Fprint(out, "data: second\n\n")
+				return 0
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		fmt.Fprint(out, "data: timeout\n\n")
 	case "sse":
 		// Sends one event, then waits for the test to confirm it arrived
 		// before finishing; a buffering host would leave it waiting.
