@@ -1,0 +1,127 @@
+package listing
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
+)
+
+// sortedByKey returns the names' indexes as Python's stable
+// list.sort(key=str.lower) orders them, by pystr.SortKey.
+func sortedByKey(names []string) []uint32 {
+	keys := make([]string, len(names))
+	order := make([]uint32, len(names))
+	for i, n := range names {
+		keys[i] = pystr.SortKey(n)
+		order[i] = uint32(i)
+	}
+	slices.SortStableFunc(order, func(a, b uint32) int { return strings.Compare(keys[a], keys[b]) })
+	return order
+}
+
+// checkSortIndex sorts names with sortIndex and compares the order with
+// sortedByKey's, and the HTML length with the written document's.
+func checkSortIndex(t *testing.T, names []string) {
+	t.Helper()
+	entries := make([]Entry, len(names))
+	for i, n := range names {
+		entries[i] = Entry{Name: n, IsDir: i%7 == 3, IsSymlink: i%11 == 5}
+	}
+	x := IndexOf(entries)
+	wantLen := x.htmlLen
+	sortIndex(x)
+	want := sortedByKey(names)
+	if !slices.Equal(x.order, want) {
+		for i := range want {
+			if x.order[i] != want[i] {
+				t.Fatalf("%d names: position %d holds %q (entry %d), want %q (entry %d)",
+					len(names), i, names[x.order[i]], x.order[i], names[want[i]], want[i])
+			}
+		}
+	}
+	if x.htmlLen != wantLen {
+		t.Fatalf("%d names: htmlLen after sorting %d, IndexOf's %d", len(names), x.htmlLen, wantLen)
+	}
+}
+
+// randomNames returns n names drawn from pieces that make long shared
+// prefixes (so the radix sort recurses several levels deep), case variants
+// that tie under str.lower (runs of equal keys longer than insertionMax),
+// non-ASCII letters whose keys differ from their bytes (Ω, İ, Σ, ẞ) or do
+// not (é, 日), and undecodable bytes.
+func randomNames(rng *rand.Rand, n int) []string {
+	pieces := []string{
+		"a", "A", "b", "B", "z", "Z", "0", "9", ".", "-", " ", "_", "&", "%",
+		"é", "É", "Ω", "ω", "İ", "i", "Σ", "σ", "ß", "ẞ", "日", "😀",
+		"\xff", "\x80", "\xed\xa0\x80", "\xe2\x82",
+		"common-prefix-", "COMMON-PREFIX-", "longer/shared/part", "IMG_0000",
+	}
+	names := make([]string, n)
+	for i := range names {
+		var b strings.Builder
+		for range 1 + rng.IntN(6) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		names[i] = strings.ReplaceAll(b.String(), "/", "_")
+	}
+	return names
+}
+
+// sortIndex orders exactly as a stable sort by pystr.SortKey does, for
+// sets of names that exercise each of its paths: insertion sort alone,
+// radix runs, deep recursion on shared prefixes, big tie runs, keys kept
+// and keys read from the name.
+func TestSortIndexMatchesStableSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, insertionMax, insertionMax + 1, 1000, 30_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			checkSortIndex(t, randomNames(rng, n))
+		})
+	}
+	t.Run("shared prefix", func(t *testing.T) {
+		var names []string
+		for i := range 5000 {
+			p := strings.Repeat("Same-Prefix_", 1+i%20)
+			names = append(names, fmt.Sprintf("%s%05d", p, rng.IntN(3000)), fmt.Sprintf("%sx%d", strings.ToUpper(p), i%50))
+		}
+		checkSortIndex(t, names)
+	})
+	t.Run("equal keys", func(t *testing.T) {
+		var names []string
+		for i := range 3000 {
+			names = append(names, []string{"readme", "README", "ReadMe", "straße", "STRAßE", "ΣΑΣ", "σας"}[i%7])
+		}
+		checkSortIndex(t, names)
+	})
+	t.Run("flat", func(t *testing.T) {
+		var names []string
+		for i := range 20_000 {
+			names = append(names, fmt.Sprintf("file%06d.txt", i), fmt.Sprintf("IMG_%06d.JPG", 20_000-i))
+		}
+		rng.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+		checkSortIndex(t, names)
+	})
+}
+
+// FuzzSortIndex checks sortIndex against a stable sort by pystr.SortKey
+// for fuzzed names (split at "/"; names hold no NUL, as no file name does).
+func FuzzSortIndex(f *testing.F) {
+	f.Add("b/A/a/B/ab/aB/Ab/AB")
+	f.Add("common-prefix-1/COMMON-PREFIX-2/common-prefix-/common-prefix-10")
+	f.Add("\xff/\x80/é/É/Ω/ω/İ/i̇/ΣΑΣ/σας/ß/ẞ/日/😀")
+	f.Fuzz(func(t *testing.T, joined string) {
+		if strings.IndexByte(joined, 0) >= 0 {
+			return
+		}
+		names := strings.Split(joined, "/")
+		// Repeat the names so that runs grow past insertionMax.
+		for len(names) <= 4*insertionMax && len(joined) > 0 {
+			names = append(names, names...)
+		}
+		checkSortIndex(t, names)
+	})
+}
