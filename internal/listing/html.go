@@ -125,12 +125,20 @@ func (x *Index) WriteHTML(w io.Writer, v pyversion.Version, title string) error 
 			buf = buf[:0]
 		}
 		buf = append(buf, htmlItemStart...)
-		buf = pystr.AppendQuoted(buf, name)
+		if f&flagPlain != 0 {
+			buf = append(buf, name...)
+		} else {
+			buf = pystr.AppendQuoted(buf, name)
+		}
 		if f&flagDir != 0 {
 			buf = append(buf, '/')
 		}
 		buf = append(buf, htmlItemMid...)
-		buf = pystr.AppendHTMLEscaped(buf, name)
+		if f&flagPlain != 0 {
+			buf = append(buf, name...)
+		} else {
+			buf = pystr.AppendHTMLEscaped(buf, name)
+		}
 		// A symlink's "@" replaces the directory "/" on the label only:
 		// list_directory sets displayname twice but linkname once.
 		switch {

@@ -54,7 +54,7 @@ type Options struct {
 type Index struct {
 	names string   // every name, concatenated in directory order
 	ends  []uint32 // ends[j]: end of name j in names; it starts at ends[j-1]
-	flags []uint8  // flagDir, flagSymlink, flagStat of entry j
+	flags []uint8  // flagDir, flagSymlink, flagStat, flagPlain of entry j
 	size  []int64  // Options.Stat only: size of entry j
 	msec  []int64  // Options.Stat only: modification time of entry j, Unix seconds
 	mnsec []int32  // and its nanoseconds
@@ -68,6 +68,7 @@ const (
 	flagDir     = 1 << iota // os.path.isdir
 	flagSymlink             // os.path.islink
 	flagStat                // size and mtime are known
+	flagPlain               // the name needs no quoting or escaping (set by Index.measure)
 )
 
 // Len returns the number of entries.
@@ -122,8 +123,8 @@ func IndexOf(entries []Entry) *Index {
 	x := b.finish()
 	for i := range x.order {
 		x.order[i] = uint32(i)
-		l, _ := nameHTMLLen(x.name(uint32(i)))
-		x.htmlLen += int64(l) + entryHTMLExtra(x.flags[i])
+		l, _ := x.measure(i)
+		x.htmlLen += l
 	}
 	return x
 }

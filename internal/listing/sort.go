@@ -35,8 +35,8 @@ var lowerByte = func() (t [256]byte) {
 }()
 
 // asciiHTMLLen is pystr.QuotedLen plus pystr.HTMLEscapedLen of each ASCII
-// byte: what the byte costs in an href and a label.
-var asciiHTMLLen = func() (t [128]uint8) {
+// byte (what the byte costs in an href and a label), and 0 for the others.
+var asciiHTMLLen = func() (t [256]uint8) {
 	for c := range 128 {
 		s := string(rune(c))
 		t[c] = uint8(pystr.QuotedLen(s) + pystr.HTMLEscapedLen(s))
@@ -45,17 +45,30 @@ var asciiHTMLLen = func() (t [128]uint8) {
 }()
 
 // nameHTMLLen returns pystr.QuotedLen(name)+pystr.HTMLEscapedLen(name), and
-// whether name is ASCII, in one pass for ASCII names.
+// whether name is ASCII, in one pass without branches for ASCII names.
 func nameHTMLLen(name string) (int, bool) {
-	n := 0
+	n, or := 0, byte(0)
 	for i := range len(name) {
 		c := name[i]
-		if c >= 0x80 {
-			return pystr.QuotedLen(name) + pystr.HTMLEscapedLen(name), false
-		}
+		or |= c
 		n += int(asciiHTMLLen[c])
 	}
+	if or >= 0x80 {
+		return pystr.QuotedLen(name) + pystr.HTMLEscapedLen(name), false
+	}
 	return n, true
+}
+
+// measure returns entry j's share of the HTML document, and whether its
+// name is ASCII. It marks the entry flagPlain when its name is written as
+// it is in both the href and the label (no byte to quote or escape).
+func (x *Index) measure(j int) (int64, bool) {
+	name := x.name(uint32(j))
+	l, ascii := nameHTMLLen(name)
+	if ascii && l == 2*len(name) {
+		x.flags[j] |= flagPlain
+	}
+	return int64(l) + entryHTMLExtra(x.flags[j]), ascii
 }
 
 // lowersTo reports whether key is name with lowerByte applied to each
@@ -121,11 +134,8 @@ func (s *sorter) key(r *sortRec) string {
 // kept (in one buffer); any other name is its own key, lower-cased by
 // lowerByte as it is compared. In a typical directory that is every name
 // but those with an upper-case non-ASCII letter or undecodable bytes. The
-// sort is a most-significant-first radix sort on eight key bytes at a time:
-// a stable least-significant-first radix sort of the 64-bit prefixes, then
-// the same on the next eight bytes of every run of equal prefixes, down to
-// small runs, which an insertion sort finishes. Every step is stable and
-// the records start in directory order, so equal keys keep it.
+// sort is a radix sort on the key bytes (sortRun), ties broken by
+// directory order.
 func sortIndex(x *Index) {
 	n := len(x.ends)
 	recs := make([]sortRec, n)
@@ -135,8 +145,8 @@ func sortIndex(x *Index) {
 	var total int64
 	for j := range recs {
 		name := x.name(uint32(j))
-		l, ascii := nameHTMLLen(name)
-		total += int64(l) + entryHTMLExtra(x.flags[j])
+		l, ascii := x.measure(j)
+		total += l
 		if ascii {
 			recs[j] = sortRec{prefixAt(name, 0), uint32(j), nameKey}
 			continue
@@ -157,7 +167,7 @@ func sortIndex(x *Index) {
 	}
 	x.htmlLen = total
 	s := sorter{x: x, keys: keys.String(), kEnds: kEnds}
-	s.sortRun(recs, make([]sortRec, n), 0)
+	s.sortRun(recs, 0, 0)
 	for i := range recs {
 		x.order[i] = recs[i].idx
 	}
@@ -166,66 +176,70 @@ func sortIndex(x *Index) {
 // insertionMax is the longest run sortRun leaves to insertion sort.
 const insertionMax = 24
 
-// sortRun sorts a, whose keys agree on their first depth bytes and whose
-// prefix fields hold the eight bytes from depth on, by key, stably. tmp is
-// scratch space at least as long as a.
-func (s *sorter) sortRun(a, tmp []sortRec, depth int) {
-	if len(a) <= insertionMax {
-		s.insertionSort(a, depth)
-		return
-	}
-	radixSortPrefixes(a, tmp)
-	for i := 0; i < len(a); {
-		j := i + 1
-		for j < len(a) && a[j].prefix == a[i].prefix {
-			j++
-		}
-		// A prefix ending in zero padding is a whole key: the run's keys
-		// are equal and stay in directory order.
-		if j-i > 1 && a[i].prefix&0xff != 0 {
-			run := a[i:j]
-			for k := range run {
-				run[k].prefix = prefixAt(s.key(&run[k]), depth+8)
+// sortRun sorts a by key and, for equal keys, by directory order. All of
+// a's keys agree on their first depth+k bytes (0 <= k <= 8), and the
+// prefix fields hold the eight bytes from depth on.
+//
+// It is an in-place most-significant-byte radix sort (American flag sort:
+// count the byte's values, then swap every record into its bucket), so it
+// needs no second array. The largest bucket is sorted by the loop rather
+// than by recursion, which bounds the recursion at log2(len(a)) (every
+// other bucket holds at most half of the records).
+func (s *sorter) sortRun(a []sortRec, depth, k int) {
+	for len(a) > insertionMax {
+		if k == 8 {
+			depth += 8
+			k = 0
+			for i := range a {
+				a[i].prefix = prefixAt(s.key(&a[i]), depth)
 			}
-			s.sortRun(run, tmp, depth+8)
 		}
-		i = j
-	}
-}
-
-// radixSortPrefixes sorts a by prefix, stably (least significant byte
-// first), skipping the bytes all of a shares. tmp is at least as long as a.
-func radixSortPrefixes(a, tmp []sortRec) {
-	var count [8][256]uint32
-	for i := range a {
-		p := a[i].prefix
-		for b := range 8 {
-			count[b][byte(p>>(8*b))]++
+		shift := 56 - 8*k
+		var count [256]uint32
+		for i := range a {
+			count[byte(a[i].prefix>>shift)]++
 		}
-	}
-	src, dst := a, tmp[:len(a)]
-	for b := range 8 {
-		c := &count[b]
-		shift := 8 * b
-		if c[byte(src[0].prefix>>shift)] == uint32(len(a)) {
-			continue // every prefix has the same byte here
-		}
-		var off [256]uint32
+		var next, end [256]uint32
 		sum := uint32(0)
+		largest := 0
 		for v := range 256 {
-			off[v] = sum
-			sum += c[v]
+			next[v] = sum
+			sum += count[v]
+			end[v] = sum
+			if count[v] > count[largest] {
+				largest = v
+			}
 		}
-		for i := range src {
-			v := byte(src[i].prefix >> shift)
-			dst[off[v]] = src[i]
-			off[v]++
+		if count[largest] < uint32(len(a)) {
+			for v := range 256 {
+				for next[v] < end[v] {
+					b := byte(a[next[v]].prefix >> shift)
+					if int(b) == v {
+						next[v]++
+						continue
+					}
+					a[next[v]], a[next[b]] = a[next[b]], a[next[v]]
+					next[b]++
+				}
+			}
 		}
-		src, dst = dst, src
+		// Bucket 0 is the keys that ended before this byte (names hold no
+		// NUL): they are equal, and go in directory order.
+		if count[0] > 1 {
+			slices.SortFunc(a[:count[0]], func(x, y sortRec) int { return cmp.Compare(x.idx, y.idx) })
+		}
+		for v := 1; v < 256; v++ {
+			if v != largest && count[v] > 1 {
+				s.sortRun(a[end[v]-count[v]:end[v]], depth, k+1)
+			}
+		}
+		if largest == 0 {
+			return
+		}
+		a = a[end[largest]-count[largest] : end[largest]]
+		k++
 	}
-	if &src[0] != &a[0] {
-		copy(a, src)
-	}
+	s.insertionSort(a, depth)
 }
 
 // insertionSort sorts a small run a as sortRun does.
@@ -237,23 +251,27 @@ func (s *sorter) insertionSort(a []sortRec, depth int) {
 	}
 }
 
-// less reports whether a's key sorts before b's, for keys that agree on
-// their first depth bytes and prefixes taken at depth.
+// less reports whether a sorts before b: by key, then by directory order.
+// Both keys agree on their first depth bytes, and the prefixes hold the
+// eight from there.
 func (s *sorter) less(a, b *sortRec, depth int) bool {
 	if a.prefix != b.prefix {
 		return a.prefix < b.prefix
 	}
-	if a.prefix&0xff == 0 {
-		return false // equal keys
-	}
-	// Both keys go on past depth+8 (the prefix's last byte is not padding).
-	ka, kb := s.key(a)[depth+8:], s.key(b)[depth+8:]
-	for i := range min(len(ka), len(kb)) {
-		if ca, cb := lowerByte[ka[i]], lowerByte[kb[i]]; ca != cb {
-			return ca < cb
+	if a.prefix&0xff != 0 {
+		// Both keys go on past depth+8 (the prefix's last byte is not
+		// padding).
+		ka, kb := s.key(a)[depth+8:], s.key(b)[depth+8:]
+		for i := range min(len(ka), len(kb)) {
+			if ca, cb := lowerByte[ka[i]], lowerByte[kb[i]]; ca != cb {
+				return ca < cb
+			}
+		}
+		if len(ka) != len(kb) {
+			return len(ka) < len(kb)
 		}
 	}
-	return len(ka) < len(kb)
+	return a.idx < b.idx // equal keys
 }
 
 // keyPrefix packs the first eight bytes of k, zero-padded, big-endian.
@@ -271,8 +289,8 @@ func sortIndexStrings(x *Index) {
 	var total int64
 	for j := range keys {
 		name := x.name(uint32(j))
-		l, _ := nameHTMLLen(name)
-		total += int64(l) + entryHTMLExtra(x.flags[j])
+		l, _ := x.measure(j)
+		total += l
 		k := pystr.SortKey(name)
 		keys[j] = keyed{keyPrefix(k), k, uint32(j)}
 	}
