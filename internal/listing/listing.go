@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -52,13 +51,15 @@ type Options struct {
 // An Index never changes after ReadIndex returns it, so concurrent
 // requests may send the same one.
 type Index struct {
-	names string   // every name, concatenated in directory order
-	ends  []uint32 // ends[j]: end of name j in names; it starts at ends[j-1]
-	flags []uint8  // flagDir, flagSymlink, flagStat, flagPlain of entry j
-	size  []int64  // Options.Stat only: size of entry j
-	msec  []int64  // Options.Stat only: modification time of entry j, Unix seconds
-	mnsec []int32  // and its nanoseconds
-	order []uint32 // order[i]: the entry j listed i-th
+	names []string // every name, concatenated in directory order, in chunks
+	ends  []uint32 // ends[j]: chunk and end of name j (see name)
+	// namesCap is the memory the chunks of names hold.
+	namesCap int64
+	flags    []uint8  // flagDir, flagSymlink, flagStat, flagPlain of entry j
+	size     []int64  // Options.Stat only: size of entry j
+	msec     []int64  // Options.Stat only: modification time of entry j, Unix seconds
+	mnsec    []int32  // and its nanoseconds
+	order    []uint32 // order[i]: the entry j listed i-th
 	// htmlLen is the entries' share of the HTML document (every <li>
 	// line), which depends on neither the title nor the Python version.
 	htmlLen int64
@@ -76,17 +77,22 @@ func (x *Index) Len() int { return len(x.order) }
 
 // Bytes returns the memory the index holds, for budgets.
 func (x *Index) Bytes() int64 {
-	return int64(len(x.names)) + 4*int64(cap(x.ends)) + int64(cap(x.flags)) +
+	return x.namesCap + 4*int64(cap(x.ends)) + int64(cap(x.flags)) +
 		8*int64(cap(x.size)+cap(x.msec)) + 4*int64(cap(x.mnsec)) + 4*int64(cap(x.order))
 }
 
-// name returns the name of entry j (directory order).
+// name returns the name of entry j (directory order). ends[j] holds the
+// index of the chunk the name is in above chunkBits and the end of the name
+// in that chunk below; the name starts where the previous one ends if that
+// is in the same chunk, and at 0 otherwise.
 func (x *Index) name(j uint32) string {
+	e := x.ends[j]
+	c := e >> chunkBits
 	start := uint32(0)
-	if j > 0 {
-		start = x.ends[j-1]
+	if j > 0 && x.ends[j-1]>>chunkBits == c {
+		start = x.ends[j-1] & chunkMask
 	}
-	return x.names[start:x.ends[j]]
+	return x.names[c][start : e&chunkMask]
 }
 
 // At returns the i-th entry in sorted order.
@@ -131,47 +137,61 @@ func IndexOf(entries []Entry) *Index {
 
 // indexBuilder gathers an Index in directory order.
 //
-// Names are gathered in chunks of nameChunk bytes and joined into the
-// index's one string at the end: the transient cost is the names twice
-// over, however far a size hint would have overshot (a directory's
-// st_size is 2.3 times its names on ext4 with names of 17 bytes) and
-// without the copies a doubling buffer leaves behind.
+// Names are gathered in chunks of nameChunk bytes, each a strings.Builder
+// that is never regrown, which become the index's strings as they are: no
+// buffer pre-sized from a hint that overshoots (a directory's st_size is
+// 2.3 times its names on ext4 with names of 17 bytes), no copies left by a
+// doubling buffer, and no final copy into one string.
 type indexBuilder struct {
-	chunks [][]byte // full chunks of names
-	names  []byte   // the chunk being filled
-	done   int      // bytes in chunks
-	x      Index
+	cur strings.Builder // the chunk being filled
+	x   Index
 }
 
-// nameChunk is the size of a chunk of names.
-const nameChunk = 256 << 10
+const (
+	nameChunk = 256 << 10             // size of a chunk of names
+	chunkBits = 20                    // ends[j]: chunk index above, end in the chunk below
+	chunkMask = 1<<chunkBits - 1      // the end's bits
+	maxChunks = 1 << (32 - chunkBits) // so at least 1 GiB of names
+)
 
-// appendName appends name to the names and returns the end of it.
-func appendName[S string | []byte](b *indexBuilder, name S) (uint32, error) {
-	if uint64(b.done)+uint64(len(b.names))+uint64(len(name)) > math.MaxUint32 {
-		return 0, errTooLarge
+// reserve makes room for a name of n bytes in the current chunk, starting
+// a new one if need be.
+func (b *indexBuilder) reserve(n int) error {
+	if b.cur.Cap() > 0 && b.cur.Len()+n <= b.cur.Cap() {
+		return nil // (the first name, even an empty one, makes chunk 0)
 	}
-	if len(b.names)+len(name) > cap(b.names) {
-		if len(b.names) > 0 {
-			b.chunks = append(b.chunks, b.names)
-			b.done += len(b.names)
-		}
-		b.names = make([]byte, 0, max(nameChunk, len(name)))
+	if n > chunkMask || len(b.x.names)+1 >= maxChunks {
+		return errTooLarge
 	}
-	b.names = append(b.names, name...)
-	return uint32(b.done + len(b.names)), nil
+	b.seal()
+	b.cur = strings.Builder{}
+	b.cur.Grow(max(nameChunk, n))
+	return nil
+}
+
+// seal adds the current chunk, if any, to the index's names.
+func (b *indexBuilder) seal() {
+	if b.cur.Cap() > 0 {
+		b.x.names = append(b.x.names, b.cur.String())
+		b.x.namesCap += int64(b.cur.Cap())
+	}
+}
+
+// end returns the ends value of the name just written.
+func (b *indexBuilder) end() uint32 {
+	return uint32(len(b.x.names))<<chunkBits | uint32(b.cur.Len())
 }
 
 // errTooLarge is returned for a directory whose names exceed what an Index
-// can address (4 GiB).
+// can address (4,096 chunks, at least 1 GiB), or for a name over 1 MiB.
 var errTooLarge = errors.New("directory too large to list")
 
 func (b *indexBuilder) add(e Entry, stat bool) error {
-	end, err := appendName(b, e.Name)
-	if err != nil {
+	if err := b.reserve(len(e.Name)); err != nil {
 		return err
 	}
-	b.x.ends = append(b.x.ends, end)
+	b.cur.WriteString(e.Name)
+	b.x.ends = append(b.x.ends, b.end())
 	var f uint8
 	if e.IsDir {
 		f |= flagDir
@@ -197,11 +217,11 @@ func (b *indexBuilder) add(e Entry, stat bool) error {
 // addName adds an entry that is not a symlink and carries no stat data,
 // copying name.
 func (b *indexBuilder) addName(name []byte, isDir bool) error {
-	end, err := appendName(b, name)
-	if err != nil {
+	if err := b.reserve(len(name)); err != nil {
 		return err
 	}
-	b.x.ends = append(b.x.ends, end)
+	b.cur.Write(name)
+	b.x.ends = append(b.x.ends, b.end())
 	var f uint8
 	if isDir {
 		f = flagDir
@@ -216,16 +236,15 @@ func (b *indexBuilder) addName(name []byte, isDir bool) error {
 // Bytes charges for it.
 func (b *indexBuilder) finish() *Index {
 	x := b.x
-	var names strings.Builder
-	names.Grow(b.done + len(b.names))
-	for _, c := range b.chunks {
-		names.Write(c)
+	b.seal()
+	b.cur = strings.Builder{}
+	x.names, x.namesCap = b.x.names, b.x.namesCap
+	// The per-entry slices were pre-sized from a hint or grown by append:
+	// copied to their length if that frees more than a quarter.
+	if cap(x.ends)-len(x.ends) > len(x.ends)/4 {
+		x.ends = slices.Clone(x.ends)
+		x.flags = slices.Clone(x.flags)
 	}
-	names.Write(b.names)
-	b.chunks, b.names = nil, nil
-	x.names = names.String()
-	x.ends = slices.Clone(x.ends)
-	x.flags = slices.Clone(x.flags)
 	x.size = slices.Clone(x.size)
 	x.msec = slices.Clone(x.msec)
 	x.mnsec = slices.Clone(x.mnsec)

@@ -29,7 +29,7 @@ func (b *indexBuilder) readDir(f *os.File, dir string, opt Options) error {
 	var st syscall.Stat_t
 	if err := raw.Control(func(fd uintptr) { _ = syscall.Fstat(int(fd), &st) }); err == nil && st.Size > 0 {
 		hint := min(st.Size, 256<<20)
-		b.names = make([]byte, 0, min(hint, nameChunk))
+		b.cur.Grow(int(min(hint, nameChunk)))
 		b.x.ends = make([]uint32, 0, hint/32)
 		b.x.flags = make([]uint8, 0, hint/32)
 	}

@@ -125,3 +125,25 @@ func FuzzSortIndex(f *testing.F) {
 		checkSortIndex(t, names)
 	})
 }
+
+// Names are kept in chunks of nameChunk bytes; a name never straddles two,
+// and every name reads back whole, the empty name included.
+func TestIndexNameChunks(t *testing.T) {
+	var entries []Entry
+	long := strings.Repeat("x", 1000)
+	for i := range 3 * nameChunk / 900 {
+		entries = append(entries, Entry{Name: fmt.Sprintf("%d%s", i, long[:i%1000])}, Entry{Name: ""})
+	}
+	x := IndexOf(entries)
+	if len(x.names) < 2 {
+		t.Fatalf("%d chunks, want several", len(x.names))
+	}
+	for i, e := range entries {
+		if got := x.At(i).Name; got != e.Name {
+			t.Fatalf("entry %d: got %q, want %q", i, got, e.Name)
+		}
+	}
+	if x := IndexOf([]Entry{{Name: ""}}); x.At(0).Name != "" {
+		t.Fatalf("empty name: got %q", x.At(0).Name)
+	}
+}
