@@ -137,39 +137,76 @@ func (s *sorter) key(r *sortRec) string {
 // sort is a radix sort on the key bytes (sortRun), ties broken by
 // directory order.
 func sortIndex(x *Index) {
-	n := len(x.ends)
-	recs := make([]sortRec, n)
-	var keys strings.Builder
-	var kEnds []uint32
-	var key []byte
-	var total int64
-	for j := range recs {
-		name := x.name(uint32(j))
-		l, ascii := x.measure(j)
-		total += l
-		if ascii {
-			recs[j] = sortRec{prefixAt(name, 0), uint32(j), nameKey}
-			continue
-		}
-		key = pystr.AppendSortKey(key[:0], name)
-		if lowersTo(name, key) {
-			recs[j] = sortRec{prefixAt(name, 0), uint32(j), nameKey}
-			continue
-		}
-		if uint64(keys.Len())+uint64(len(key)) > math.MaxUint32 || len(kEnds) == nameKey {
-			// Too long to address: fall back to a key per entry.
-			sortIndexStrings(x)
+	var p sortPrep
+	p.grow(len(x.ends))
+	for j := range x.ends {
+		p.add(j, x.name(uint32(j)), x.flags[j])
+	}
+	sortPrepared(x, &p)
+}
+
+// sortPrep gathers, entry by entry in directory order, what sortIndex
+// needs: each entry's sort record and, where it differs from the name, its
+// key; whether its name is written as it is (flagPlain); and the entries'
+// share of the HTML document. ReadIndex fills it while the directory is
+// still being read (see readDir), so that this pass over the names overlaps
+// getdents64.
+type sortPrep struct {
+	recs    []sortRec
+	keys    strings.Builder // the keys kept, concatenated
+	kEnds   []uint32        // kEnds[k]: end of key k in keys
+	plain   []bool          // plain[j]: entry j gets flagPlain
+	htmlLen int64
+	key     []byte // scratch for the key being built
+	tooLong bool   // the keys do not fit in 4 GiB: sortIndexStrings sorts
+}
+
+// grow makes room for n entries.
+func (p *sortPrep) grow(n int) {
+	p.recs = slices.Grow(p.recs, n)
+	p.plain = slices.Grow(p.plain, n)
+}
+
+// add adds entry j, named name, with flags f; entries are added in order
+// from 0.
+func (p *sortPrep) add(j int, name string, f uint8) {
+	l, ascii := nameHTMLLen(name)
+	p.plain = append(p.plain, ascii && l == 2*len(name))
+	p.htmlLen += int64(l) + entryHTMLExtra(f)
+	if !ascii {
+		p.key = pystr.AppendSortKey(p.key[:0], name)
+		if !lowersTo(name, p.key) {
+			if p.tooLong || uint64(p.keys.Len())+uint64(len(p.key)) > math.MaxUint32 || len(p.kEnds) == nameKey {
+				p.tooLong = true
+				p.recs = append(p.recs, sortRec{idx: uint32(j), key: nameKey})
+				return
+			}
+			p.keys.Write(p.key)
+			p.recs = append(p.recs, sortRec{prefixAt(p.key, 0), uint32(j), uint32(len(p.kEnds))})
+			p.kEnds = append(p.kEnds, uint32(p.keys.Len()))
 			return
 		}
-		keys.Write(key)
-		recs[j] = sortRec{prefixAt(key, 0), uint32(j), uint32(len(kEnds))}
-		kEnds = append(kEnds, uint32(keys.Len()))
 	}
-	x.htmlLen = total
-	s := sorter{x: x, keys: keys.String(), kEnds: kEnds}
-	s.sortRun(recs, 0, 0)
-	for i := range recs {
-		x.order[i] = recs[i].idx
+	p.recs = append(p.recs, sortRec{prefixAt(name, 0), uint32(j), nameKey})
+}
+
+// sortPrepared is sortIndex once p holds every entry of x.
+func sortPrepared(x *Index, p *sortPrep) {
+	for j, plain := range p.plain {
+		if plain {
+			x.flags[j] |= flagPlain
+		}
+	}
+	if p.tooLong {
+		// Too long to address: fall back to a key per entry.
+		sortIndexStrings(x)
+		return
+	}
+	x.htmlLen = p.htmlLen
+	s := sorter{x: x, keys: p.keys.String(), kEnds: p.kEnds}
+	s.sortRun(p.recs, 0, 0)
+	for i := range p.recs {
+		x.order[i] = p.recs[i].idx
 	}
 }
 

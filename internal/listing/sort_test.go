@@ -1,13 +1,17 @@
 package listing
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
+	"github.com/pyhttp/caddy-pyhttp/internal/pyversion"
 )
 
 // sortedByKey returns the names' indexes as Python's stable
@@ -145,5 +149,59 @@ func TestIndexNameChunks(t *testing.T) {
 	}
 	if x := IndexOf([]Entry{{Name: ""}}); x.At(0).Name != "" {
 		t.Fatalf("empty name: got %q", x.At(0).Name)
+	}
+}
+
+// ReadIndex of a directory large enough for readDir to prepare the sort in
+// a second goroutine (pipelineMin) orders and measures as sortIndex does on
+// the same names in directory order.
+func TestReadIndexPipelined(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(3, 4))
+	seen := map[string]bool{}
+	for _, n := range randomNames(rng, 3*pipelineMin) {
+		if n == "." || n == ".." || seen[n] {
+			continue
+		}
+		seen[n] = true
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.Readdirnames(-1) // directory order
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 2*pipelineMin {
+		t.Fatalf("%d entries, want at least %d", len(raw), 2*pipelineMin)
+	}
+	x, err := ReadIndex(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sortedByKey(raw)
+	for i, j := range want {
+		if got := x.At(i).Name; got != raw[j] {
+			t.Fatalf("position %d: got %q, want %q", i, got, raw[j])
+		}
+	}
+	var doc bytes.Buffer
+	if err := x.WriteHTML(&doc, pyversion.Default, "/d/"); err != nil {
+		t.Fatal(err)
+	}
+	if n := x.HTMLLength(pyversion.Default, "/d/"); n != int64(doc.Len()) {
+		t.Fatalf("HTMLLength %d, document %d bytes", n, doc.Len())
+	}
+	var ref bytes.Buffer
+	if err := WriteHTML(&ref, pyversion.Default, "/d/", x.Entries()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(doc.Bytes(), ref.Bytes()) {
+		t.Fatal("document differs from WriteHTML of the same entries")
 	}
 }
