@@ -125,7 +125,7 @@ func (x *Index) WriteHTML(w io.Writer, v pyversion.Version, title string) error 
 			buf = buf[:0]
 		}
 		buf = append(buf, htmlItemStart...)
-		if f&flagPlain != 0 {
+		if f&flagHrefAsIs != 0 {
 			buf = append(buf, name...)
 		} else {
 			buf = pystr.AppendQuoted(buf, name)
@@ -134,7 +134,7 @@ func (x *Index) WriteHTML(w io.Writer, v pyversion.Version, title string) error 
 			buf = append(buf, '/')
 		}
 		buf = append(buf, htmlItemMid...)
-		if f&flagPlain != 0 {
+		if f&flagLabelAsIs != 0 {
 			buf = append(buf, name...)
 		} else {
 			buf = pystr.AppendHTMLEscaped(buf, name)

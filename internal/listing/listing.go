@@ -55,7 +55,7 @@ type Index struct {
 	ends  []uint32 // ends[j]: chunk and end of name j (see name)
 	// namesCap is the memory the chunks of names hold.
 	namesCap int64
-	flags    []uint8  // flagDir, flagSymlink, flagStat, flagPlain of entry j
+	flags    []uint8  // flagDir, flagSymlink, flagStat, flagHrefAsIs, flagLabelAsIs of entry j
 	size     []int64  // Options.Stat only: size of entry j
 	msec     []int64  // Options.Stat only: modification time of entry j, Unix seconds
 	mnsec    []int32  // and its nanoseconds
@@ -69,7 +69,8 @@ const (
 	flagDir     = 1 << iota // os.path.isdir
 	flagSymlink             // os.path.islink
 	flagStat                // size and mtime are known
-	flagPlain               // the name needs no quoting or escaping (set by Index.measure)
+	flagHrefAsIs            // the name needs no quoting (set when measured)
+	flagLabelAsIs           // the name needs no HTML escaping (set when measured)
 )
 
 // Len returns the number of entries.

@@ -44,30 +44,44 @@ var asciiHTMLLen = func() (t [256]uint8) {
 	return t
 }()
 
-// nameHTMLLen returns pystr.QuotedLen(name)+pystr.HTMLEscapedLen(name), and
-// whether name is ASCII, in one pass without branches for ASCII names.
-func nameHTMLLen(name string) (int, bool) {
-	n, or := 0, byte(0)
+// htmlAsIs holds, for each byte, flagHrefAsIs if quoting leaves it as it
+// is and flagLabelAsIs if HTML escaping does; a name gets the flags all of
+// its bytes have.
+var htmlAsIs = func() (t [256]uint8) {
+	for c := range 256 {
+		s := string([]byte{byte(c)})
+		if c < 0x80 && pystr.QuotedLen(s) == 1 {
+			t[c] |= flagHrefAsIs
+		}
+		if pystr.HTMLEscapedLen(s) == 1 {
+			t[c] |= flagLabelAsIs
+		}
+	}
+	return t
+}()
+
+// nameHTML returns pystr.QuotedLen(name)+pystr.HTMLEscapedLen(name), the
+// flagHrefAsIs and flagLabelAsIs that apply to name, and whether name is
+// ASCII, in one pass without branches for ASCII names.
+func nameHTML(name string) (int, uint8, bool) {
+	n, or, asIs := 0, byte(0), uint8(flagHrefAsIs|flagLabelAsIs)
 	for i := range len(name) {
 		c := name[i]
 		or |= c
+		asIs &= htmlAsIs[c]
 		n += int(asciiHTMLLen[c])
 	}
 	if or >= 0x80 {
-		return pystr.QuotedLen(name) + pystr.HTMLEscapedLen(name), false
+		return pystr.QuotedLen(name) + pystr.HTMLEscapedLen(name), asIs, false
 	}
-	return n, true
+	return n, asIs, true
 }
 
 // measure returns entry j's share of the HTML document, and whether its
-// name is ASCII. It marks the entry flagPlain when its name is written as
-// it is in both the href and the label (no byte to quote or escape).
+// name is ASCII, and sets its flagHrefAsIs and flagLabelAsIs.
 func (x *Index) measure(j int) (int64, bool) {
-	name := x.name(uint32(j))
-	l, ascii := nameHTMLLen(name)
-	if ascii && l == 2*len(name) {
-		x.flags[j] |= flagPlain
-	}
+	l, asIs, ascii := nameHTML(x.name(uint32(j)))
+	x.flags[j] |= asIs
 	return int64(l) + entryHTMLExtra(x.flags[j]), ascii
 }
 
@@ -147,7 +161,7 @@ func sortIndex(x *Index) {
 
 // sortPrep gathers, entry by entry in directory order, what sortIndex
 // needs: each entry's sort record and, where it differs from the name, its
-// key; whether its name is written as it is (flagPlain); and the entries'
+// key; whether its name is written as it is (flagHrefAsIs, flagLabelAsIs); and the entries'
 // share of the HTML document. ReadIndex fills it while the directory is
 // still being read (see readDir), so that this pass over the names overlaps
 // getdents64.
@@ -155,7 +169,7 @@ type sortPrep struct {
 	recs    []sortRec
 	keys    strings.Builder // the keys kept, concatenated
 	kEnds   []uint32        // kEnds[k]: end of key k in keys
-	plain   []bool          // plain[j]: entry j gets flagPlain
+	asIs    []uint8         // asIs[j]: entry j's flagHrefAsIs and flagLabelAsIs
 	htmlLen int64
 	key     []byte // scratch for the key being built
 	tooLong bool   // the keys do not fit in 4 GiB: sortIndexStrings sorts
@@ -164,14 +178,14 @@ type sortPrep struct {
 // grow makes room for n entries.
 func (p *sortPrep) grow(n int) {
 	p.recs = slices.Grow(p.recs, n)
-	p.plain = slices.Grow(p.plain, n)
+	p.asIs = slices.Grow(p.asIs, n)
 }
 
 // add adds entry j, named name, with flags f; entries are added in order
 // from 0.
 func (p *sortPrep) add(j int, name string, f uint8) {
-	l, ascii := nameHTMLLen(name)
-	p.plain = append(p.plain, ascii && l == 2*len(name))
+	l, asIs, ascii := nameHTML(name)
+	p.asIs = append(p.asIs, asIs)
 	p.htmlLen += int64(l) + entryHTMLExtra(f)
 	if !ascii {
 		p.key = pystr.AppendSortKey(p.key[:0], name)
@@ -192,10 +206,8 @@ func (p *sortPrep) add(j int, name string, f uint8) {
 
 // sortPrepared is sortIndex once p holds every entry of x.
 func sortPrepared(x *Index, p *sortPrep) {
-	for j, plain := range p.plain {
-		if plain {
-			x.flags[j] |= flagPlain
-		}
+	for j, asIs := range p.asIs {
+		x.flags[j] |= asIs
 	}
 	if p.tooLong {
 		// Too long to address: fall back to a key per entry.

@@ -60,8 +60,27 @@ func QuotedLen(s string) int {
 }
 
 // AppendQuoted appends Quote(s) to dst. Runs of bytes left as they are
-// are copied whole.
+// are copied whole; in valid UTF-8 every other byte is one %XX, so only an
+// invalid name takes the rune-by-rune path.
 func AppendQuoted(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		return appendQuotedRunes(dst, s)
+	}
+	start := 0
+	for i := range len(s) {
+		c := s[i]
+		if unreserved[c] {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = appendPct(dst, c)
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// appendQuotedRunes is AppendQuoted for s that is not valid UTF-8.
+func appendQuotedRunes(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
