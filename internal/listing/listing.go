@@ -66,11 +66,11 @@ type Index struct {
 }
 
 const (
-	flagDir     = 1 << iota // os.path.isdir
-	flagSymlink             // os.path.islink
-	flagStat                // size and mtime are known
-	flagHrefAsIs            // the name needs no quoting (set when measured)
-	flagLabelAsIs           // the name needs no HTML escaping (set when measured)
+	flagDir       = 1 << iota // os.path.isdir
+	flagSymlink               // os.path.islink
+	flagStat                  // size and mtime are known
+	flagHrefAsIs              // the name needs no quoting (set when measured)
+	flagLabelAsIs             // the name needs no HTML escaping (set when measured)
 )
 
 // Len returns the number of entries.
