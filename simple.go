@@ -423,13 +423,13 @@ func (s *Simple) writeListing(w http.ResponseWriter, r *http.Request, wantJSON b
 	h := w.Header()
 	// The same URL answers HTML or JSON by Accept: caches must key on it.
 	h.Add("Vary", "Accept")
-	bw := bufio.NewWriterSize(w, 64<<10)
 	if wantJSON {
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodHead {
 			return nil
 		}
+		bw := bufio.NewWriterSize(w, 64<<10)
 		if err := x.WriteJSON(bw); err != nil {
 			return err
 		}
@@ -448,10 +448,8 @@ func (s *Simple) writeListing(w http.ResponseWriter, r *http.Request, wantJSON b
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	if err := x.WriteHTML(bw, s.version, title); err != nil {
-		return err
-	}
-	return bw.Flush()
+	// WriteHTML writes in chunks of its own: no bufio.Writer in between.
+	return x.WriteHTML(w, s.version, title)
 }
 
 // skipTo moves f to offset start: by Seek when it can (every file on the

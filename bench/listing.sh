@@ -15,7 +15,10 @@
 #
 # Environment: RUNS (default 20), FS_RUNS (default 5), ENTRIES (default
 # 100000), BENCH_PORT (default 18100), BENCH_OUT (default bench/out). Results go to
-# $BENCH_OUT/listing/ and a Markdown table to stdout.
+# $BENCH_OUT/listing/ and a Markdown table to stdout. BASE_BIN, if set, is
+# another build of the Caddy binary (an older commit, say) run as a fifth
+# server, pyhttp_simple@base, with the same Caddyfile, so that before and
+# after are timed in one run.
 source "$(dirname "$0")/lib.sh"
 
 RUNS=${RUNS:-20}
@@ -44,6 +47,9 @@ caddyfile "$RES/Caddyfile" "$PORT" "	root * $TREE
 	pyhttp_simple"
 
 NAMES=(pyhttp_simple python3 file-server net-http)
+if [ -n "${BASE_BIN:-}" ]; then
+	NAMES+=(pyhttp_simple@base)
+fi
 declare -A PORTOF PIDOF MED MIN MAX HWM RSS0 SIZE
 i=0
 for name in "${NAMES[@]}"; do
@@ -59,6 +65,12 @@ start_server file-server "${PORTOF[file-server]}" "$BIN" file-server --listen "1
 PIDOF[file-server]=$SERVER_PID
 start_server net-http "${PORTOF[net-http]}" "$OUT/gofs" "127.0.0.1:${PORTOF[net-http]}" "$TREE"
 PIDOF[net-http]=$SERVER_PID
+if [ -n "${BASE_BIN:-}" ]; then
+	caddyfile "$RES/Caddyfile.base" "${PORTOF[pyhttp_simple@base]}" "	root * $TREE
+	pyhttp_simple"
+	start_server pyhttp_simple@base "${PORTOF[pyhttp_simple@base]}" "$BASE_BIN" run --config "$RES/Caddyfile.base" --adapter caddyfile
+	PIDOF[pyhttp_simple@base]=$SERVER_PID
+fi
 
 # All four servers run side by side and the requests alternate between
 # them, so a change in machine load during the run hits each alike.
@@ -101,7 +113,7 @@ echo "GET /big/ ($ENTRIES entries), $RUNS runs each ($FS_RUNS for file-server) a
 echo
 echo "| server | median ms | min ms | max ms | Python / this (median) | Python / this (min) | RSS before MiB | peak RSS MiB | body bytes | same bytes as Python |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-for name in pyhttp_simple python3 file-server net-http; do
+for name in "${NAMES[@]}"; do
 	same=no
 	cmp -s "$RES/$name.body" "$RES/python3.body" && same=yes
 	ratio=$(awk -v p="${MED[python3]}" -v t="${MED[$name]}" 'BEGIN {printf "%.1fx", p / t}')

@@ -1,7 +1,6 @@
 package listing
 
 import (
-	"bufio"
 	"io"
 
 	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
@@ -71,59 +70,86 @@ func WriteHTML(w io.Writer, v pyversion.Version, title string, entries []Entry) 
 	return IndexOf(entries).WriteHTML(w, v, title)
 }
 
-// HTMLLength returns the exact byte length WriteHTML will write for the
-// same version and title, so the caller can send Content-Length (as Python
-// does) before streaming the body. It allocates nothing.
-func (x *Index) HTMLLength(v pyversion.Version, title string) int64 {
-	n := int64(len(head(v))+len(htmlTitleEnd)+len(htmlH1End)+len(htmlTail)) +
-		2*int64(pystr.HTMLEscapedLen(title))
-	for _, j := range x.order {
-		name, f := x.name(j), x.flags[j]
-		n += int64(len(htmlItemStart)+len(htmlItemMid)+len(htmlItemEnd)) +
-			int64(pystr.QuotedLen(name)+pystr.HTMLEscapedLen(name))
-		if f&flagDir != 0 {
-			n++ // "/" on the href
-		}
-		if f&(flagDir|flagSymlink) != 0 {
-			n++ // "/" or "@" on the label
-		}
+// entryHTMLExtra is what an entry with flags f adds to the document beside
+// its quoted and escaped name: the fixed parts of its line and the "/" or
+// "@" suffixes.
+func entryHTMLExtra(f uint8) int64 {
+	n := int64(len(htmlItemStart) + len(htmlItemMid) + len(htmlItemEnd))
+	if f&flagDir != 0 {
+		n++ // "/" on the href
+	}
+	if f&(flagDir|flagSymlink) != 0 {
+		n++ // "/" or "@" on the label
 	}
 	return n
 }
 
+// HTMLLength returns the exact byte length WriteHTML will write for the
+// same version and title, so the caller can send Content-Length (as Python
+// does) before streaming the body. The entries' share was totalled when
+// the index was built, so it allocates nothing and does not depend on the
+// number of entries.
+func (x *Index) HTMLLength(v pyversion.Version, title string) int64 {
+	return int64(len(head(v))+len(htmlTitleEnd)+len(htmlH1End)+len(htmlTail)) +
+		2*int64(pystr.HTMLEscapedLen(title)) + x.htmlLen
+}
+
+// htmlChunk is the size of the chunks WriteHTML writes: entries are
+// appended to one buffer of about this size, which goes to w whenever
+// another entry might not fit.
+const htmlChunk = 64 << 10
+
 // WriteHTML streams the listing document of Python v (list_directory; 3.14
-// adds a style block to 3.11–3.13's) for the index, in its order, through a
-// buffer, so memory stays constant however many entries there are. title is
-// the decoded request target (pypath.ListingTitle chooses which part of
-// it); it is escaped like a label.
+// adds a style block to 3.11–3.13's) for the index, in its order, in
+// chunks of htmlChunk bytes, so memory stays constant however many entries
+// there are. title is the decoded request target (pypath.ListingTitle
+// chooses which part of it); it is escaped like a label. Each entry is
+// quoted and escaped straight into the chunk (pystr.AppendQuoted,
+// pystr.AppendHTMLEscaped): no call per byte and no allocation per entry.
 func (x *Index) WriteHTML(w io.Writer, v pyversion.Version, title string) error {
-	bw := bufio.NewWriterSize(w, 32<<10)
-	bw.WriteString(head(v))
-	pystr.WriteHTMLEscaped(bw, title)
-	bw.WriteString(htmlTitleEnd)
-	pystr.WriteHTMLEscaped(bw, title)
-	bw.WriteString(htmlH1End)
+	buf := make([]byte, 0, htmlChunk)
+	buf = append(buf, head(v)...)
+	buf = pystr.AppendHTMLEscaped(buf, title)
+	buf = append(buf, htmlTitleEnd...)
+	buf = pystr.AppendHTMLEscaped(buf, title)
+	buf = append(buf, htmlH1End...)
 	for _, j := range x.order {
 		name, f := x.name(j), x.flags[j]
-		bw.WriteString(htmlItemStart)
-		pystr.WriteQuoted(bw, name)
-		if f&flagDir != 0 {
-			bw.WriteByte('/')
+		// An entry takes at most 14 bytes per name byte (%XX%XX%XX for an
+		// undecodable one, plus its label) and 30 more: flush first if
+		// that might not fit, so the chunk is never regrown.
+		if len(buf)+14*len(name)+32 > cap(buf) && len(buf) > 0 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
 		}
-		bw.WriteString(htmlItemMid)
-		pystr.WriteHTMLEscaped(bw, name)
+		buf = append(buf, htmlItemStart...)
+		if f&flagHrefAsIs != 0 {
+			buf = append(buf, name...)
+		} else {
+			buf = pystr.AppendQuoted(buf, name)
+		}
+		if f&flagDir != 0 {
+			buf = append(buf, '/')
+		}
+		buf = append(buf, htmlItemMid...)
+		if f&flagLabelAsIs != 0 {
+			buf = append(buf, name...)
+		} else {
+			buf = pystr.AppendHTMLEscaped(buf, name)
+		}
 		// A symlink's "@" replaces the directory "/" on the label only:
 		// list_directory sets displayname twice but linkname once.
 		switch {
 		case f&flagSymlink != 0:
-			bw.WriteByte('@')
+			buf = append(buf, '@')
 		case f&flagDir != 0:
-			bw.WriteByte('/')
+			buf = append(buf, '/')
 		}
-		if _, err := bw.WriteString(htmlItemEnd); err != nil {
-			return err // bufio keeps the first write error; stop early
-		}
+		buf = append(buf, htmlItemEnd...)
 	}
-	bw.WriteString(htmlTail)
-	return bw.Flush()
+	buf = append(buf, htmlTail...)
+	_, err := w.Write(buf)
+	return err
 }

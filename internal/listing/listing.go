@@ -18,20 +18,15 @@
 package listing
 
 import (
-	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/pyhttp/caddy-pyhttp/internal/pystr"
 )
 
 // Entry is one directory entry.
@@ -56,19 +51,26 @@ type Options struct {
 // An Index never changes after ReadIndex returns it, so concurrent
 // requests may send the same one.
 type Index struct {
-	names string   // every name, concatenated in directory order
-	ends  []uint32 // ends[j]: end of name j in names; it starts at ends[j-1]
-	flags []uint8  // flagDir, flagSymlink, flagStat of entry j
-	size  []int64  // Options.Stat only: size of entry j
-	msec  []int64  // Options.Stat only: modification time of entry j, Unix seconds
-	mnsec []int32  // and its nanoseconds
-	order []uint32 // order[i]: the entry j listed i-th
+	names []string // every name, concatenated in directory order, in chunks
+	ends  []uint32 // ends[j]: chunk and end of name j (see name)
+	// namesCap is the memory the chunks of names hold.
+	namesCap int64
+	flags    []uint8  // flagDir, flagSymlink, flagStat, flagHrefAsIs, flagLabelAsIs of entry j
+	size     []int64  // Options.Stat only: size of entry j
+	msec     []int64  // Options.Stat only: modification time of entry j, Unix seconds
+	mnsec    []int32  // and its nanoseconds
+	order    []uint32 // order[i]: the entry j listed i-th
+	// htmlLen is the entries' share of the HTML document (every <li>
+	// line), which depends on neither the title nor the Python version.
+	htmlLen int64
 }
 
 const (
-	flagDir     = 1 << iota // os.path.isdir
-	flagSymlink             // os.path.islink
-	flagStat                // size and mtime are known
+	flagDir       = 1 << iota // os.path.isdir
+	flagSymlink               // os.path.islink
+	flagStat                  // size and mtime are known
+	flagHrefAsIs              // the name needs no quoting (set when measured)
+	flagLabelAsIs             // the name needs no HTML escaping (set when measured)
 )
 
 // Len returns the number of entries.
@@ -76,17 +78,22 @@ func (x *Index) Len() int { return len(x.order) }
 
 // Bytes returns the memory the index holds, for budgets.
 func (x *Index) Bytes() int64 {
-	return int64(len(x.names)) + 4*int64(cap(x.ends)) + int64(cap(x.flags)) +
+	return x.namesCap + 4*int64(cap(x.ends)) + int64(cap(x.flags)) +
 		8*int64(cap(x.size)+cap(x.msec)) + 4*int64(cap(x.mnsec)) + 4*int64(cap(x.order))
 }
 
-// name returns the name of entry j (directory order).
+// name returns the name of entry j (directory order). ends[j] holds the
+// index of the chunk the name is in above chunkBits and the end of the name
+// in that chunk below; the name starts where the previous one ends if that
+// is in the same chunk, and at 0 otherwise.
 func (x *Index) name(j uint32) string {
+	e := x.ends[j]
+	c := e >> chunkBits
 	start := uint32(0)
-	if j > 0 {
-		start = x.ends[j-1]
+	if j > 0 && x.ends[j-1]>>chunkBits == c {
+		start = x.ends[j-1] & chunkMask
 	}
-	return x.names[start:x.ends[j]]
+	return x.names[c][start : e&chunkMask]
 }
 
 // At returns the i-th entry in sorted order.
@@ -123,26 +130,70 @@ func IndexOf(entries []Entry) *Index {
 	x := b.finish()
 	for i := range x.order {
 		x.order[i] = uint32(i)
+		l, _ := x.measure(i)
+		x.htmlLen += l
 	}
 	return x
 }
 
 // indexBuilder gathers an Index in directory order.
+//
+// Names are gathered in chunks of nameChunk bytes, each a strings.Builder
+// that is never regrown, which become the index's strings as they are: no
+// buffer pre-sized from a hint that overshoots (a directory's st_size is
+// 2.3 times its names on ext4 with names of 17 bytes), no copies left by a
+// doubling buffer, and no final copy into one string.
 type indexBuilder struct {
-	names []byte
-	x     Index
+	cur  strings.Builder // the chunk being filled
+	x    Index
+	prep *sortPrep // filled while reading (readDir), or nil
+}
+
+const (
+	nameChunk = 256 << 10             // size of a chunk of names
+	chunkBits = 20                    // ends[j]: chunk index above, end in the chunk below
+	chunkMask = 1<<chunkBits - 1      // the end's bits
+	maxChunks = 1 << (32 - chunkBits) // so at least 1 GiB of names
+)
+
+// reserve makes room for a name of n bytes in the current chunk, starting
+// a new one if need be.
+func (b *indexBuilder) reserve(n int) error {
+	if b.cur.Cap() > 0 && b.cur.Len()+n <= b.cur.Cap() {
+		return nil // (the first name, even an empty one, makes chunk 0)
+	}
+	if n > chunkMask || len(b.x.names)+1 >= maxChunks {
+		return errTooLarge
+	}
+	b.seal()
+	b.cur = strings.Builder{}
+	b.cur.Grow(max(nameChunk, n))
+	return nil
+}
+
+// seal adds the current chunk, if any, to the index's names.
+func (b *indexBuilder) seal() {
+	if b.cur.Cap() > 0 {
+		b.x.names = append(b.x.names, b.cur.String())
+		b.x.namesCap += int64(b.cur.Cap())
+	}
+}
+
+// end returns the ends value of the name just written.
+func (b *indexBuilder) end() uint32 {
+	return uint32(len(b.x.names))<<chunkBits | uint32(b.cur.Len())
 }
 
 // errTooLarge is returned for a directory whose names exceed what an Index
-// can address (4 GiB).
+// can address (4,096 chunks, at least 1 GiB), or for a name over 1 MiB.
 var errTooLarge = errors.New("directory too large to list")
 
 func (b *indexBuilder) add(e Entry, stat bool) error {
-	if uint64(len(b.names))+uint64(len(e.Name)) > math.MaxUint32 {
-		return errTooLarge
+	if err := b.reserve(len(e.Name)); err != nil {
+		return err
 	}
-	b.names = append(b.names, e.Name...)
-	b.x.ends = append(b.x.ends, uint32(len(b.names)))
+	b.cur.WriteString(e.Name)
+	b.x.ends = append(b.x.ends, b.end())
 	var f uint8
 	if e.IsDir {
 		f |= flagDir
@@ -168,11 +219,11 @@ func (b *indexBuilder) add(e Entry, stat bool) error {
 // addName adds an entry that is not a symlink and carries no stat data,
 // copying name.
 func (b *indexBuilder) addName(name []byte, isDir bool) error {
-	if uint64(len(b.names))+uint64(len(name)) > math.MaxUint32 {
-		return errTooLarge
+	if err := b.reserve(len(name)); err != nil {
+		return err
 	}
-	b.names = append(b.names, name...)
-	b.x.ends = append(b.x.ends, uint32(len(b.names)))
+	b.cur.Write(name)
+	b.x.ends = append(b.x.ends, b.end())
 	var f uint8
 	if isDir {
 		f = flagDir
@@ -187,9 +238,15 @@ func (b *indexBuilder) addName(name []byte, isDir bool) error {
 // Bytes charges for it.
 func (b *indexBuilder) finish() *Index {
 	x := b.x
-	x.names = string(b.names)
-	x.ends = slices.Clone(x.ends)
-	x.flags = slices.Clone(x.flags)
+	b.seal()
+	b.cur = strings.Builder{}
+	x.names, x.namesCap = b.x.names, b.x.namesCap
+	// The per-entry slices were pre-sized from a hint or grown by append:
+	// copied to their length if that frees more than a quarter.
+	if cap(x.ends)-len(x.ends) > len(x.ends)/4 {
+		x.ends = slices.Clone(x.ends)
+		x.flags = slices.Clone(x.flags)
+	}
 	x.size = slices.Clone(x.size)
 	x.msec = slices.Clone(x.msec)
 	x.mnsec = slices.Clone(x.mnsec)
@@ -231,7 +288,11 @@ func ReadIndex(dir string, opt Options) (*Index, error) {
 		return nil, err
 	}
 	x := b.finish()
-	sortIndex(x)
+	if b.prep != nil {
+		sortPrepared(x, b.prep)
+	} else {
+		sortIndex(x)
+	}
 	return x, nil
 }
 
@@ -264,88 +325,6 @@ func entry(dir, name string, typ fs.FileMode, stat bool) Entry {
 		e.ModTime = fi.ModTime()
 	}
 	return e
-}
-
-// keyPrefix packs the first eight bytes of k, zero-padded, big-endian.
-func keyPrefix[S string | []byte](k S) uint64 {
-	var p uint64
-	for i := range 8 {
-		p <<= 8
-		if i < len(k) {
-			p |= uint64(k[i])
-		}
-	}
-	return p
-}
-
-// sortIndex fills x.order with the entries sorted by pystr.SortKey(name),
-// keeping directory order for equal keys as Python's stable list.sort does.
-// Keys are computed once up front (and share the name's memory when it is
-// already lower-case ASCII); ordering ties by directory index makes the
-// faster unstable sort stable. Each key's first eight bytes are also kept as
-// a big-endian integer, so most comparisons are one integer compare instead
-// of a call into the string comparison (the sort's main cost on 100,000
-// entries); names hold no NUL, so the zero padding of short keys sorts them
-// before their extensions, as the string comparison does.
-func sortIndex(x *Index) {
-	type keyed struct {
-		prefix   uint64
-		off, end uint32 // the key in buf
-		idx      uint32
-	}
-	// Every key goes into one buffer (no allocation per entry); keys are
-	// as long as their names but for a few multi-byte lower cases.
-	buf := make([]byte, 0, len(x.names)+len(x.names)/8+16)
-	keys := make([]keyed, len(x.ends))
-	for j := range keys {
-		off := len(buf)
-		buf = pystr.AppendSortKey(buf, x.name(uint32(j)))
-		if len(buf) > math.MaxUint32 {
-			// Too long to address: fall back to a key per entry.
-			sortIndexStrings(x)
-			return
-		}
-		keys[j] = keyed{keyPrefix(buf[off:]), uint32(off), uint32(len(buf)), uint32(j)}
-	}
-	slices.SortFunc(keys, func(a, b keyed) int {
-		if a.prefix != b.prefix {
-			return cmp.Compare(a.prefix, b.prefix)
-		}
-		if c := bytes.Compare(buf[a.off:a.end], buf[b.off:b.end]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.idx, b.idx)
-	})
-	for i, k := range keys {
-		x.order[i] = k.idx
-	}
-}
-
-// sortIndexStrings is sortIndex with one key string per entry, for a
-// directory whose keys do not fit in 4 GiB.
-func sortIndexStrings(x *Index) {
-	type keyed struct {
-		prefix uint64
-		key    string
-		idx    uint32
-	}
-	keys := make([]keyed, len(x.ends))
-	for j := range keys {
-		k := pystr.SortKey(x.name(uint32(j)))
-		keys[j] = keyed{keyPrefix(k), k, uint32(j)}
-	}
-	slices.SortFunc(keys, func(a, b keyed) int {
-		if a.prefix != b.prefix {
-			return cmp.Compare(a.prefix, b.prefix)
-		}
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.idx, b.idx)
-	})
-	for i, k := range keys {
-		x.order[i] = k.idx
-	}
 }
 
 // ReadFS is Read for a directory of an fs.FS (one of Caddy's virtual file

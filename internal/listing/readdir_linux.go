@@ -23,18 +23,34 @@ func (b *indexBuilder) readDir(f *os.File, dir string, opt Options) error {
 		return fmt.Errorf("reading directory: %w", err)
 	}
 	// The directory's size (on ext4 and most disk file systems, about its
-	// records' bytes) pre-sizes the index, so that it does not regrow and
-	// leave its earlier copies to the garbage collector.
+	// records' bytes, 30-40 bytes an entry) pre-sizes the per-entry slices,
+	// so that they do not regrow and leave their earlier copies to the
+	// garbage collector, and the first chunk of names.
 	var st syscall.Stat_t
 	if err := raw.Control(func(fd uintptr) { _ = syscall.Fstat(int(fd), &st) }); err == nil && st.Size > 0 {
 		hint := min(st.Size, 256<<20)
-		b.names = make([]byte, 0, hint)
+		b.cur.Grow(int(min(hint, nameChunk)))
 		b.x.ends = make([]uint32, 0, hint/32)
 		b.x.flags = make([]uint8, 0, hint/32)
 	}
+	// Once the directory proves large, a second goroutine prepares the
+	// sort (sortPrep: HTML lengths, sort keys) batch by batch while this
+	// one waits in getdents64, most of whose time is the kernel's.
+	var w *prepWorker
+	defer func() {
+		if w != nil {
+			b.prep = w.wait()
+		}
+	}()
 	buf := make([]byte, direntBuf)
 	var name []byte
 	for {
+		if w == nil && len(b.x.ends) >= pipelineMin {
+			w = startPrepWorker(max(int(st.Size/32), 2*len(b.x.ends)))
+		}
+		if w != nil {
+			w.send(b)
+		}
 		var n int
 		var rerr error
 		if err := raw.Control(func(fd uintptr) {
@@ -104,4 +120,62 @@ func (b *indexBuilder) addRaw(dir string, name []byte, typ uint8, opt Options) e
 		return b.addName(name, mode&fs.ModeDir != 0)
 	}
 	return b.add(entry(dir, string(name), mode, opt.Stat), opt.Stat)
+}
+
+// pipelineMin is the number of entries after which readDir prepares the
+// sort in a second goroutine.
+const pipelineMin = 4096
+
+// prepWorker fills a sortPrep in its own goroutine from the batches of
+// entries readDir sends it.
+type prepWorker struct {
+	batches chan prepBatch
+	done    chan struct{}
+	sent    int // entries sent so far
+	p       sortPrep
+}
+
+// prepBatch is entries [from, len(ends)) as the builder holds them: ends
+// and flags are its slices cut at their length (the builder only appends
+// past that, or into a new array), names its sealed chunks plus the chunk
+// being filled, as far as it is filled (the builder only writes past that).
+type prepBatch struct {
+	names []string
+	ends  []uint32
+	flags []uint8
+	from  int
+}
+
+func startPrepWorker(hint int) *prepWorker {
+	w := &prepWorker{batches: make(chan prepBatch, 64), done: make(chan struct{})}
+	w.p.grow(hint)
+	go func() {
+		defer close(w.done)
+		for bt := range w.batches {
+			v := Index{names: bt.names, ends: bt.ends}
+			for j := bt.from; j < len(bt.ends); j++ {
+				w.p.add(j, v.name(uint32(j)), bt.flags[j])
+			}
+		}
+	}()
+	return w
+}
+
+// send hands the entries b added since the last send to the worker.
+func (w *prepWorker) send(b *indexBuilder) {
+	n := len(b.x.ends)
+	if n == w.sent {
+		return
+	}
+	names := append(b.x.names[:len(b.x.names):len(b.x.names)], b.cur.String())
+	w.batches <- prepBatch{names: names, ends: b.x.ends[:n:n], flags: b.x.flags[:n:n], from: w.sent}
+	w.sent = n
+}
+
+// wait ends the worker once it has added every batch sent, and returns
+// its sortPrep.
+func (w *prepWorker) wait() *sortPrep {
+	close(w.batches)
+	<-w.done
+	return &w.p
 }

@@ -63,3 +63,25 @@ func WriteHTMLEscaped(bw *bufio.Writer, s string) {
 	}
 	bw.WriteString(s[start:])
 }
+
+// AppendHTMLEscaped appends HTMLEscape(s) to dst.
+func AppendHTMLEscaped(dst []byte, s string) []byte {
+	start := 0
+	for i := range len(s) {
+		var rep string
+		switch s[i] {
+		case '&':
+			rep = "&amp;"
+		case '<':
+			rep = "&lt;"
+		case '>':
+			rep = "&gt;"
+		default:
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, rep...)
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}

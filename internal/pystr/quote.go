@@ -59,17 +59,40 @@ func QuotedLen(s string) int {
 	return n
 }
 
-// AppendQuoted appends Quote(s) to dst.
+// AppendQuoted appends Quote(s) to dst. Runs of bytes left as they are
+// are copied whole; in valid UTF-8 every other byte is one %XX, so only an
+// invalid name takes the rune-by-rune path.
 func AppendQuoted(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		return appendQuotedRunes(dst, s)
+	}
+	start := 0
+	for i := range len(s) {
+		c := s[i]
+		if unreserved[c] {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = appendPct(dst, c)
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// appendQuotedRunes is AppendQuoted for s that is not valid UTF-8.
+func appendQuotedRunes(dst []byte, s string) []byte {
+	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c < utf8.RuneSelf {
-			if unreserved[c] {
-				dst = append(dst, c)
-			} else {
-				dst = appendPct(dst, c)
-			}
+		if unreserved[c] {
 			i++
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		if c < utf8.RuneSelf {
+			dst = appendPct(dst, c)
+			i++
+			start = i
 			continue
 		}
 		r, w := utf8.DecodeRuneInString(s[i:])
@@ -84,8 +107,9 @@ func AppendQuoted(dst []byte, s string) []byte {
 			}
 		}
 		i += w
+		start = i
 	}
-	return dst
+	return append(dst, s[start:]...)
 }
 
 // appendPct appends b as %XX with upper-case hex, as quote does.
