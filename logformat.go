@@ -98,7 +98,7 @@ func (e LogEncoder) clone() *zapcore.MapObjectEncoder {
 // With for every request, so this runs twice per request even when
 // nothing is logged but the access line.
 func (e LogEncoder) AddObject(key string, m zapcore.ObjectMarshaler) error {
-	return withoutHeaders{e.MapObjectEncoder}.AddObject(key, m)
+	return withoutHeaders(e).AddObject(key, m)
 }
 
 // withoutHeaders is a MapObjectEncoder that drops header objects at any
