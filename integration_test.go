@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -79,7 +80,22 @@ func loadCaddyfile(caddyfile string) error {
 	// Go's transport does not retry.
 	noRedirectClient.CloseIdleConnections()
 	http.DefaultClient.CloseIdleConnections()
+	lastLoad.Store(time.Now().UnixNano())
 	return nil
+}
+
+// lastLoad is when loadCaddyfile last replaced the config. caddy.Load
+// returns once the old servers have begun shutting down, not once they
+// stopped accepting (caddyhttp's App.Stop says so), so a connection made
+// right after a load can still be accepted by an old server and then
+// reset by its 1ns grace period: do retries such a request once.
+var lastLoad atomic.Int64
+
+// reloadRace reports whether err is a connection the old config's server
+// reset just after a load.
+func reloadRace(err error) bool {
+	return time.Since(time.Unix(0, lastLoad.Load())) < 2*time.Second &&
+		(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
 }
 
 // startCaddy loads caddyfile into the shared in-process Caddy.
@@ -151,6 +167,16 @@ func do(t *testing.T, method, url string, body io.Reader, header ...string) (*ht
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := noRedirectClient.Do(req)
+	if err != nil && reloadRace(err) && (req.GetBody != nil || body == nil) {
+		t.Logf("%s %s: %v just after a config load; retrying once (see lastLoad)", method, url, err)
+		retry := req.Clone(req.Context())
+		if req.GetBody != nil {
+			if retry.Body, err = req.GetBody(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err = noRedirectClient.Do(retry)
+	}
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
