@@ -1,7 +1,5 @@
 package pystr
 
-import "bufio"
-
 // HTMLEscape is html.escape(s, quote=False): only &, < and > are replaced.
 // html.EscapeString also escapes quotes and so must not be used; Python
 // leaves them literal in listing labels. Other bytes, including undecodable
@@ -40,28 +38,6 @@ func HTMLEscapedLen(s string) int {
 		}
 	}
 	return n
-}
-
-// WriteHTMLEscaped writes HTMLEscape(s) to bw without allocating.
-func WriteHTMLEscaped(bw *bufio.Writer, s string) {
-	start := 0
-	for i := range len(s) {
-		var rep string
-		switch s[i] {
-		case '&':
-			rep = "&amp;"
-		case '<':
-			rep = "&lt;"
-		case '>':
-			rep = "&gt;"
-		default:
-			continue
-		}
-		bw.WriteString(s[start:i])
-		bw.WriteString(rep)
-		start = i + 1
-	}
-	bw.WriteString(s[start:])
 }
 
 // AppendHTMLEscaped appends HTMLEscape(s) to dst.

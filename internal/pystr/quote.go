@@ -1,7 +1,6 @@
 package pystr
 
 import (
-	"bufio"
 	"strings"
 	"unicode/utf8"
 )
@@ -115,48 +114,6 @@ func appendQuotedRunes(dst []byte, s string) []byte {
 // appendPct appends b as %XX with upper-case hex, as quote does.
 func appendPct(dst []byte, b byte) []byte {
 	return append(dst, '%', upperHex[b>>4], upperHex[b&15])
-}
-
-// WriteQuoted writes Quote(s) to bw without allocating: runs of unreserved
-// ASCII go out as one substring, other bytes one %XX at a time. (A stack
-// buffer handed to bw.Write would escape to the heap.)
-func WriteQuoted(bw *bufio.Writer, s string) {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf && unreserved[c] {
-			i++
-			continue
-		}
-		bw.WriteString(s[start:i])
-		w := 1
-		if c >= utf8.RuneSelf {
-			var r rune
-			r, w = utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && w == 1 {
-				cp := 0xDC00 + rune(c) // surrogatepass, as appendSurrogate
-				writePct(bw, 0xE0|byte(cp>>12))
-				writePct(bw, 0x80|byte(cp>>6)&0x3F)
-				writePct(bw, 0x80|byte(cp)&0x3F)
-				i++
-				start = i
-				continue
-			}
-		}
-		for k := i; k < i+w; k++ {
-			writePct(bw, s[k])
-		}
-		i += w
-		start = i
-	}
-	bw.WriteString(s[start:])
-}
-
-// writePct writes b as %XX with upper-case hex.
-func writePct(bw *bufio.Writer, b byte) {
-	bw.WriteByte('%')
-	bw.WriteByte(upperHex[b>>4])
-	bw.WriteByte(upperHex[b&15])
 }
 
 // Unquote is urllib.parse.unquote(s, errors='surrogateescape') on bytes: every
